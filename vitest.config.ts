@@ -5,7 +5,6 @@ import { defineConfig } from 'vitest/config';
 // machine (fileParallelism: false) so timing-sensitive behaviour is not starved.
 export default defineConfig({
   test: {
-    globalSetup: ['./test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
@@ -17,6 +16,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
+          globalSetup: ['./test/global-setup.ts'],
           include: ['test/**/*.test.ts'],
           exclude: ['test/faults/**'],
           fileParallelism: false,

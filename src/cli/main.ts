@@ -20,7 +20,9 @@ try {
 } catch (err) {
   if (err instanceof DroveError) {
     process.stderr.write(`drove: ${err.message} (${err.code})\n`);
-    process.exit(typeof process.exitCode === 'number' && process.exitCode !== 0 ? process.exitCode : 1);
+    process.exit(
+      typeof process.exitCode === 'number' && process.exitCode !== 0 ? process.exitCode : 1,
+    );
   }
   throw err;
 }

@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import * as errors from './errors.js';
+import { catalogue, DroveError } from './errors.js';
+
+const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
+
+/** Sections of docs/errors.md: `### CODE` followed by a `Status:` line. */
+function documented(): Map<string, string> {
+  const sections = new Map<string, string>();
+  for (const match of doc.matchAll(/^### (DROVE_ERR_[A-Z0-9_]+)\n+Status: ([^.\n]+)\./gm)) {
+    sections.set(match[1]!, match[2]!);
+  }
+  return sections;
+}
+
+describe('error catalogue', () => {
+  it('has no duplicate codes', () => {
+    const codes = catalogue.map((e) => e.code);
+    expect(new Set(codes).size).toBe(codes.length);
+  });
+
+  it('documents every code in docs/errors.md with the same status, and nothing else', () => {
+    const sections = documented();
+    for (const { code, statusCode } of catalogue) {
+      expect(sections.get(code), `docs/errors.md lacks a section for ${code}`).toBe(
+        statusCode === undefined ? 'none' : String(statusCode),
+      );
+    }
+    const known = new Set(catalogue.map((e) => e.code));
+    const headings = [...doc.matchAll(/^### (\S+)/gm)].map((m) => m[1]);
+    expect(headings.filter((h) => !known.has(h!))).toEqual([]);
+  });
+
+  it('exports one class per code whose instances carry code, status, details and cause', () => {
+    const classes = Object.values(errors).filter(
+      (v): v is errors.DroveErrorClass<never> =>
+        typeof v === 'function' && 'code' in v && typeof v.code === 'string',
+    );
+    expect(classes.map((c) => c.code).sort()).toEqual(catalogue.map((e) => e.code).sort());
+    const cause = new Error('root');
+    const err = new errors.StoreUnavailableError(
+      { store: 'redis', reason: 'timed out' },
+      { cause },
+    );
+    expect(err).toBeInstanceOf(DroveError);
+    expect(err).toBeInstanceOf(Error);
+    expect(err.code).toBe('DROVE_ERR_STORE_UNAVAILABLE');
+    expect(err.statusCode).toBe(503);
+    expect(err.cause).toBe(cause);
+    expect(err.details).toEqual({ store: 'redis', reason: 'timed out' });
+    expect(err.message).toBe('[drove] [redis] store unavailable: timed out');
+    expect(errors.StoreUnavailableError.name).toBe('StoreUnavailableError');
+  });
+
+  it('quotes user input so blanks and control characters are visible', () => {
+    const err = new errors.StoreSchemeError({ url: 'foo://x\n', scheme: 'foo', known: ['redis'] });
+    expect(err.message).toContain('"foo://x\\n"');
+  });
+});
