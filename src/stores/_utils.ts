@@ -1,0 +1,145 @@
+/**
+ * Helpers shared by the store drivers: option defaults, argument checks, deadlines and lazy
+ * loading of optional peer dependencies.
+ */
+import {
+  DroveError,
+  InvalidKeyError,
+  InvalidOptionError,
+  MissingPeerError,
+  StoreClosedError,
+  StoreUnavailableError,
+  ValueTooLargeError,
+} from '../errors.js';
+import type { StoreOptions } from './types.js';
+
+/** StoreOptions with every default filled in. */
+export type ResolvedStoreOptions = Required<StoreOptions>;
+
+export const DEFAULT_TIMEOUT_MS = 1000;
+export const DEFAULT_MAX_VALUE_SIZE = 1024 * 1024;
+export const DEFAULT_PREFIX = 'drove:';
+export const DEFAULT_TOMBSTONE_TTL_MS = 10 * 60 * 1000;
+
+/** Keys are what the session layer hands us (hashes), so the rule can be strict and portable. */
+const KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
+
+export function resolveStoreOptions(options: StoreOptions = {}): ResolvedStoreOptions {
+  const resolved = {
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    maxValueSize: options.maxValueSize ?? DEFAULT_MAX_VALUE_SIZE,
+    prefix: options.prefix ?? DEFAULT_PREFIX,
+    tombstoneTtlMs: options.tombstoneTtlMs ?? DEFAULT_TOMBSTONE_TTL_MS,
+  };
+  for (const name of ['timeoutMs', 'maxValueSize', 'tombstoneTtlMs'] as const) {
+    const value = resolved[name];
+    if (!Number.isInteger(value) || value <= 0) {
+      throw new InvalidOptionError({
+        option: name,
+        reason: `expected a positive integer, got ${value}`,
+      });
+    }
+  }
+  if (!/^[\x21-\x7e]{0,50}$/.test(resolved.prefix)) {
+    throw new InvalidOptionError({
+      option: 'prefix',
+      reason: 'expected at most 50 printable ASCII characters without blanks',
+    });
+  }
+  return resolved;
+}
+
+export function checkKey(key: string): void {
+  if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
+    throw new InvalidKeyError({
+      key: String(key),
+      reason: 'keys are 1 to 200 printable ASCII characters without blanks',
+    });
+  }
+}
+
+export function checkOwner(owner: string): void {
+  if (typeof owner !== 'string' || !KEY_PATTERN.test(owner)) {
+    throw new InvalidKeyError({
+      key: String(owner),
+      reason: 'owners are 1 to 200 printable ASCII characters without blanks',
+    });
+  }
+}
+
+export function checkTtl(ttlMs: number): void {
+  if (!Number.isInteger(ttlMs) || ttlMs <= 0) {
+    throw new InvalidOptionError({
+      option: 'ttlMs',
+      reason: `expected a positive integer, got ${ttlMs}`,
+    });
+  }
+}
+
+/** The value as bytes, refused (before anything is sent) when over the size limit. */
+export function toValueBuffer(store: string, value: Buffer | string, limit: number): Buffer {
+  const buffer = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
+  if (buffer.length > limit) {
+    throw new ValueTooLargeError({ store, size: buffer.length, limit });
+  }
+  return buffer;
+}
+
+/**
+ * Run `operation` with a deadline. A call that does not settle in time fails with
+ * DROVE_ERR_STORE_UNAVAILABLE; errors that are not already DroveErrors become
+ * DROVE_ERR_STORE_UNAVAILABLE with the original as cause (connection refused, reset, ...).
+ */
+export async function withDeadline<T>(
+  store: string,
+  timeoutMs: number,
+  operation: () => Promise<T>,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(new StoreUnavailableError({ store, reason: `no answer within ${timeoutMs} ms` })),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([operation(), deadline]);
+  } catch (err) {
+    throw asUnavailable(store, err);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Wrap a backend failure as DROVE_ERR_STORE_UNAVAILABLE unless it is already a coded error. */
+export function asUnavailable(store: string, err: unknown): Error {
+  if (err instanceof DroveError) return err;
+  const reason = err instanceof Error ? err.message || err.name : String(err);
+  return new StoreUnavailableError({ store, reason }, { cause: err });
+}
+
+/** Throws DROVE_ERR_STORE_CLOSED once the store is closed. */
+export function checkOpen(store: string, closed: boolean): void {
+  if (closed) throw new StoreClosedError({ store });
+}
+
+/**
+ * Load an optional peer dependency on first use. A missing package becomes
+ * DROVE_ERR_MISSING_PEER naming the package to install.
+ */
+export async function importPeer<T>(
+  pkg: string,
+  feature: string,
+  load: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await load();
+  } catch (err) {
+    const code = (err as { code?: string } | undefined)?.code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new MissingPeerError({ pkg, feature }, { cause: err });
+    }
+    throw err;
+  }
+}
