@@ -1,0 +1,139 @@
+/**
+ * Header rewriting for the balancer: what goes to an instance and what comes back to the client.
+ *
+ * Both directions work on flat `[name, value, name, value, …]` arrays (Node's `rawHeaders` and
+ * undici's raw response headers) so that repeated headers such as `Set-Cookie` survive untouched
+ * and no per-request object is built.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+
+/** Hop-by-hop headers (RFC 9110 §7.6.1) that a proxy must not forward. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+]);
+
+/** A request id we accept from a client: Heroku's rule, 20 to 200 safe characters. */
+const CLIENT_REQUEST_ID = /^[A-Za-z0-9+/=_.:-]{20,200}$/;
+
+/** What the balancer knows about the client connection a request came in on. */
+export interface ForwardContext {
+  /** Peer address of the client connection. */
+  remoteAddress: string;
+  /** `http` (the balancer has no TLS of its own). */
+  proto: string;
+  /** Keep the client's `X-Forwarded-*`/`Forwarded` headers and append to them. */
+  trustProxy: boolean;
+  /** Keep `Connection: upgrade` and `Upgrade` (WebSocket hand-off). */
+  upgrade: boolean;
+}
+
+/**
+ * Build the header list sent to an instance from the client's `rawHeaders`.
+ *
+ * Drops hop-by-hop headers (and those named in `Connection`), drops client-supplied
+ * `X-Forwarded-*` and `Forwarded` unless `trustProxy`, then sets `X-Forwarded-For`, `-Proto`,
+ * `-Host` and `X-Request-Id` (a client's id is kept when it looks like one: 20–200 safe chars).
+ *
+ * @example
+ * ```ts
+ * forwardRequestHeaders(req.rawHeaders, { remoteAddress: '127.0.0.1', proto: 'http',
+ *   trustProxy: false, upgrade: false });
+ * // ['host', 'example.test', …, 'x-forwarded-for', '127.0.0.1', 'x-request-id', '…']
+ * ```
+ */
+export function forwardRequestHeaders(raw: readonly string[], ctx: ForwardContext): string[] {
+  const out: string[] = [];
+  let host = '';
+  let requestId = '';
+  let forwardedFor = '';
+  let forwardedProto = '';
+  let forwardedHost = '';
+  let connectionTokens: Set<string> | undefined;
+  let upgradeValue = '';
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const value = raw[i + 1] as string;
+    const lower = name.length > 0 ? name.toLowerCase() : name;
+    if (lower === 'host') {
+      host = value;
+      out.push(name, value);
+    } else if (lower === 'connection') {
+      connectionTokens = addTokens(connectionTokens, value);
+    } else if (lower === 'upgrade') {
+      upgradeValue = value;
+    } else if (HOP_BY_HOP.has(lower)) {
+      // dropped: framing is re-done on each hop
+    } else if (lower === 'x-request-id') {
+      requestId = value;
+    } else if (lower.startsWith('x-forwarded-') || lower === 'forwarded') {
+      if (!ctx.trustProxy) continue;
+      if (lower === 'x-forwarded-for')
+        forwardedFor = forwardedFor ? `${forwardedFor}, ${value}` : value;
+      else if (lower === 'x-forwarded-proto') forwardedProto ||= value;
+      else if (lower === 'x-forwarded-host') forwardedHost ||= value;
+      else out.push(name, value);
+    } else {
+      out.push(name, value);
+    }
+  }
+  if (connectionTokens) dropNamed(out, connectionTokens);
+  if (ctx.upgrade && upgradeValue) out.push('connection', 'upgrade', 'upgrade', upgradeValue);
+  out.push(
+    'x-forwarded-for',
+    forwardedFor ? `${forwardedFor}, ${ctx.remoteAddress}` : ctx.remoteAddress,
+    'x-forwarded-proto',
+    forwardedProto || ctx.proto,
+    'x-request-id',
+    CLIENT_REQUEST_ID.test(requestId) ? requestId : randomUUID(),
+  );
+  if (forwardedHost || host) out.push('x-forwarded-host', forwardedHost || host);
+  return out;
+}
+
+/**
+ * Turn an instance's raw response headers (undici gives Buffers) into the flat string list for
+ * `res.writeHead`, without hop-by-hop headers: Node frames the response to the client itself.
+ */
+export function backResponseHeaders(raw: readonly (Buffer | string)[]): string[] {
+  const out: string[] = [];
+  let connectionTokens: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = String(raw[i]);
+    const lower = name.toLowerCase();
+    if (lower === 'connection') {
+      connectionTokens = addTokens(connectionTokens, String(raw[i + 1]));
+    } else if (!HOP_BY_HOP.has(lower)) {
+      out.push(name, String(raw[i + 1]));
+    }
+  }
+  if (connectionTokens) dropNamed(out, connectionTokens);
+  return out;
+}
+
+function addTokens(set: Set<string> | undefined, value: string): Set<string> {
+  const tokens = set ?? new Set<string>();
+  for (const token of value.split(',')) {
+    const t = token.trim().toLowerCase();
+    if (t && t !== 'close' && t !== 'keep-alive' && t !== 'upgrade') tokens.add(t);
+  }
+  return tokens;
+}
+
+/** Remove, in place, the headers a `Connection` header named as hop-by-hop. */
+function dropNamed(list: string[], names: Set<string>): void {
+  if (names.size === 0) return;
+  let w = 0;
+  for (let r = 0; r < list.length; r += 2) {
+    if (names.has((list[r] as string).toLowerCase())) continue;
+    list[w++] = list[r] as string;
+    list[w++] = list[r + 1] as string;
+  }
+  list.length = w;
+}
