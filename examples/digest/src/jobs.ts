@@ -1,0 +1,151 @@
+/**
+ * The job table protocol the workers follow, on SQLite or PostgreSQL:
+ * - claim: one statement picks the oldest queued job (or a running one whose lease expired) and
+ *   takes it with a fresh lease token; PostgreSQL adds FOR UPDATE SKIP LOCKED so workers never
+ *   wait on each other, SQLite serialises writers anyway;
+ * - heartbeat: extends the lease and stores progress, only while the token still matches;
+ * - finish/fail: write the result only while the token still matches, so a stalled worker whose
+ *   lease was taken over cannot write — exactly one result per job, from the current holder.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Database } from './db.js';
+
+export type DigestStatus = 'queued' | 'running' | 'done' | 'failed';
+
+export interface DigestRow {
+  id: number;
+  user_id: number;
+  source: 'url' | 'upload';
+  name: string;
+  status: DigestStatus;
+  attempts: number;
+  max_attempts: number;
+  lease_token: string | null;
+  lease_expires_at: number | null;
+  worker: string | null;
+  phase: string | null;
+  progress_bytes: number;
+  total_bytes: number | null;
+  error: string | null;
+  result: string | null;
+  result_writes: number;
+  created_at: number;
+  finished_at: number | null;
+}
+
+export interface Lease {
+  id: number;
+  token: string;
+  row: DigestRow;
+}
+
+export async function enqueueUrl(db: Database, userId: number, url: string): Promise<number> {
+  const [row] = await db.query<{ id: number }>(
+    `INSERT INTO digests (user_id, source, name, status, created_at) VALUES (?, 'url', ?, 'queued', ?) RETURNING id`,
+    [userId, url, Date.now()],
+  );
+  return Number(row!.id);
+}
+
+/** An upload is processed inside the web request: it starts out running, leased to that request. */
+export async function startUpload(
+  db: Database,
+  userId: number,
+  name: string,
+  worker: string,
+): Promise<Lease> {
+  const token = randomUUID();
+  const [row] = await db.query<DigestRow>(
+    `INSERT INTO digests (user_id, source, name, status, attempts, lease_token, lease_expires_at, worker, phase, created_at)
+     VALUES (?, 'upload', ?, 'running', 1, ?, ?, ?, 'uploading', ?) RETURNING *`,
+    [userId, name, token, Date.now() + 10 * 60_000, worker, Date.now()],
+  );
+  return { id: Number(row!.id), token, row: row! };
+}
+
+export async function claim(
+  db: Database,
+  worker: string,
+  leaseMs: number,
+): Promise<Lease | undefined> {
+  const token = randomUUID();
+  const now = Date.now();
+  const lock = db.kind === 'postgres' ? 'FOR UPDATE SKIP LOCKED' : '';
+  const [row] = await db.query<DigestRow>(
+    `UPDATE digests
+        SET status = 'running', attempts = attempts + 1, lease_token = ?, lease_expires_at = ?,
+            worker = ?, phase = 'queued', progress_bytes = 0, error = NULL
+      WHERE id = (SELECT id FROM digests
+                   WHERE source = 'url' AND attempts < max_attempts
+                     AND (status = 'queued' OR (status = 'running' AND lease_expires_at < ?))
+                   ORDER BY id LIMIT 1 ${lock})
+      RETURNING *`,
+    [token, now + leaseMs, worker, now],
+  );
+  return row ? { id: Number(row.id), token, row } : undefined;
+}
+
+/** Extend the lease and record progress. False when the lease was lost (taken over or finished). */
+export async function heartbeat(
+  db: Database,
+  lease: Lease,
+  leaseMs: number,
+  progress: { phase: string; bytes: number; total: number | undefined },
+): Promise<boolean> {
+  const changed = await db.run(
+    `UPDATE digests SET lease_expires_at = ?, phase = ?, progress_bytes = ?, total_bytes = ?
+      WHERE id = ? AND lease_token = ? AND status = 'running'`,
+    [
+      Date.now() + leaseMs,
+      progress.phase,
+      progress.bytes,
+      progress.total ?? null,
+      lease.id,
+      lease.token,
+    ],
+  );
+  return changed === 1;
+}
+
+/** Store the result, fenced by the lease token. False when this worker no longer holds the job. */
+export async function finish(db: Database, lease: Lease, result: unknown): Promise<boolean> {
+  const changed = await db.run(
+    `UPDATE digests SET status = 'done', phase = 'done', result = ?, result_writes = result_writes + 1,
+            finished_at = ?, lease_token = NULL, lease_expires_at = NULL, error = NULL
+      WHERE id = ? AND lease_token = ? AND status = 'running'`,
+    [JSON.stringify(result), Date.now(), lease.id, lease.token],
+  );
+  return changed === 1;
+}
+
+/** Record a failure, fenced by the lease token: permanent ones end the job, others requeue it. */
+export async function fail(
+  db: Database,
+  lease: Lease,
+  message: string,
+  permanent: boolean,
+): Promise<void> {
+  await db.run(
+    `UPDATE digests
+        SET status = CASE WHEN ? OR attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
+            phase = NULL, error = ?, lease_token = NULL, lease_expires_at = NULL, finished_at = ?
+      WHERE id = ? AND lease_token = ? AND status = 'running'`,
+    [permanent, message, Date.now(), lease.id, lease.token],
+  );
+}
+
+/** Jobs whose last lease expired after their final attempt: nobody will take them, so say so. */
+export async function failAbandoned(db: Database): Promise<number> {
+  return db.run(
+    `UPDATE digests SET status = 'failed', phase = NULL, lease_token = NULL, finished_at = ?,
+            error = 'The worker processing this file stopped ' || attempts || ' times; giving up.'
+      WHERE status = 'running' AND source = 'url' AND attempts >= max_attempts AND lease_expires_at < ?`,
+    [Date.now(), Date.now()],
+  );
+}
+
+export async function listForUser(db: Database, userId: number): Promise<DigestRow[]> {
+  return db.query<DigestRow>('SELECT * FROM digests WHERE user_id = ? ORDER BY id DESC LIMIT 50', [
+    userId,
+  ]);
+}
