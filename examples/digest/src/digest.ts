@@ -117,16 +117,20 @@ class CsvColumns {
     }
     this.rows++;
     for (let i = 0; i < record.length; i++) {
-      const column = (this.stats[i] ??= {
-        count: 0,
-        empty: 0,
-        numeric: true,
-        min: Number.POSITIVE_INFINITY,
-        max: Number.NEGATIVE_INFINITY,
-        sum: 0,
-        numbers: 0,
-        hll: new HyperLogLog(),
-      });
+      let column = this.stats[i];
+      if (!column) {
+        column = {
+          count: 0,
+          empty: 0,
+          numeric: true,
+          min: Number.POSITIVE_INFINITY,
+          max: Number.NEGATIVE_INFINITY,
+          sum: 0,
+          numbers: 0,
+          hll: new HyperLogLog(),
+        };
+        this.stats[i] = column;
+      }
       const raw = record[i]!.trim();
       column.count++;
       if (raw === '') {
