@@ -1,0 +1,32 @@
+/**
+ * `drove/runner`: the Procfile runner behind `drove start`, as a library.
+ *
+ * @example
+ * ```ts
+ * import { parseProcfile, parseFormation, start } from 'drove/runner';
+ * const entries = parseProcfile('web: node server.js\n');
+ * process.exitCode = await start({ formation: 'web=2' });
+ * ```
+ * @module
+ */
+export {
+  type Clock,
+  type RestartDecision,
+  RestartPolicy,
+  type RestartPolicyOptions,
+} from './backoff.js';
+export {
+  type Balancer,
+  type BalancerOptions,
+  type BalancerStrategy,
+  createBalancer,
+} from './balancer.js';
+export { type ControlRequest, callControl, controlSocketPath } from './control.js';
+export { loadEnv, parseEnv } from './env.js';
+export { MAX_INSTANCES_PER_TYPE, parseFormation, portFor, RELEASE } from './formation.js';
+export { FormationLog, type LogOptions } from './log.js';
+export { type RunOptions, runOneOff } from './oneoff.js';
+export { type ProcfileEntry, parseProcfile, readProcfile } from './procfile.js';
+export { parseReadiness, type Readiness } from './readiness.js';
+export { type StartOptions, signalExitCode, start } from './start.js';
+export { type InstanceStatus, type ProcessType, Supervisor } from './supervisor.js';
