@@ -67,7 +67,7 @@ export function readManifest(dir: string): Manifest {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
-  } catch (err) {
+  } catch {
     throw new BuildConfigError({ source: file, reason: 'manifest is not valid JSON; rebuild' });
   }
   const m = parsed as Partial<Manifest>;
