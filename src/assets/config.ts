@@ -160,7 +160,11 @@ export function validateAssetsConfig(
   if (typeof minify !== 'boolean') fail('minify', 'must be true or false');
   if (typeof sourcemap !== 'boolean') fail('sourcemap', 'must be true or false');
   const targets = typeof target === 'string' ? [target] : target;
-  if (!Array.isArray(targets) || !targets.every((t) => typeof t === 'string' && t !== '')) {
+  if (
+    !Array.isArray(targets) ||
+    targets.length === 0 ||
+    !targets.every((t) => typeof t === 'string' && t !== '')
+  ) {
     fail('target', 'must be a string or an array of strings (e.g. "es2022")');
   }
   return {

@@ -2,7 +2,7 @@
  * The static handler over node:http: cache headers, ETag/304, encoding negotiation, HEAD,
  * content types, 404/405, start-up errors, and traversal fuzzing that never escapes the folder.
  */
-import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
