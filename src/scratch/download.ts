@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { once } from 'node:events';
 import { isIP, type LookupFunction } from 'node:net';
 import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -94,6 +95,7 @@ export async function download(
   if (options.signal) signals.push(options.signal);
   const signal = AbortSignal.any(signals);
   let url = first;
+  let sink: Writable | undefined;
   const { Agent, request } = await import('undici');
   // A fresh agent per download: no pooled connection can skip the guard.
   const agent = new Agent({
@@ -119,7 +121,7 @@ export async function download(
       const length = Number(res.headers['content-length']);
       const total = Number.isSafeInteger(length) ? length : undefined;
       if (total !== undefined && total > maxBytes) {
-        res.body.destroy();
+        res.body.on('error', () => {}).destroy();
         throw new DownloadTooLargeError({ url: url.href, limit: maxBytes });
       }
       const hash = createHash('sha256');
@@ -139,7 +141,8 @@ export async function download(
           callback(null, chunk);
         },
       });
-      await pipeline(res.body, meter, target.createWriteStream(name), { signal });
+      sink = target.createWriteStream(name);
+      await pipeline(res.body, meter, sink, { signal });
       const sha256 = hash.digest('hex');
       if (options.sha256 !== undefined && options.sha256.toLowerCase() !== sha256) {
         throw new DownloadChecksumError({
@@ -158,6 +161,8 @@ export async function download(
       };
     }
   } catch (err) {
+    // Let the file stream finish closing first, or it could recreate the file after the removal.
+    if (sink !== undefined && !sink.closed) await once(sink.destroy(), 'close').catch(() => {});
     await target.remove(name).catch(() => {});
     throw explain(err, url, { deadline, target, timeoutMs, signal: options.signal });
   } finally {

@@ -6,7 +6,9 @@
  */
 import { BlockList, isIP } from 'node:net';
 
-const nonPublic = new BlockList();
+// Two lists: a BlockList also matches IPv4 addresses against IPv6 rules via their mapped form.
+const nonPublic4 = new BlockList();
+const nonPublic6 = new BlockList();
 for (const [net, prefix] of [
   ['0.0.0.0', 8],
   ['10.0.0.0', 8],
@@ -23,7 +25,7 @@ for (const [net, prefix] of [
   ['224.0.0.0', 4],
   ['240.0.0.0', 4],
 ] as const) {
-  nonPublic.addSubnet(net, prefix, 'ipv4');
+  nonPublic4.addSubnet(net, prefix, 'ipv4');
 }
 for (const [net, prefix] of [
   ['::', 128],
@@ -37,7 +39,7 @@ for (const [net, prefix] of [
   ['fe80::', 10],
   ['ff00::', 8],
 ] as const) {
-  nonPublic.addSubnet(net, prefix, 'ipv6');
+  nonPublic6.addSubnet(net, prefix, 'ipv6');
 }
 
 /**
@@ -55,8 +57,8 @@ export function isPublicAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 0) return false;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return !nonPublic.check(mapped[1]!, 'ipv4');
-  return !nonPublic.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  if (mapped) return !nonPublic4.check(mapped[1]!, 'ipv4');
+  return family === 4 ? !nonPublic4.check(address, 'ipv4') : !nonPublic6.check(address, 'ipv6');
 }
 
 /**
