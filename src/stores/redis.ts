@@ -1,15 +1,243 @@
-import { InvalidOptionError } from '../errors.js';
-import type { Store, StoreOptions } from './types.js';
+/**
+ * The Redis store, on a standalone server or a Redis Cluster (ioredis, an optional peer loaded on
+ * first use). Layout under the prefix:
+ * - `<prefix>e:<key>`: the entry, a hash; its tombstone is the same key (see redis-scripts.ts);
+ * - `<prefix>o:<owner>`: the owner's index, a set of keys, written after the entry and pruned of
+ *   dead members on read. In a Cluster it lives in another slot, so it is never atomic with the
+ *   entry: readers check every member against the entry itself.
+ */
+import { randomBytes } from 'node:crypto';
+import { InvalidOptionError, StoreProtocolError } from '../errors.js';
+import {
+  checkKey,
+  checkOpen,
+  checkOwner,
+  checkTtl,
+  resolveStoreOptions,
+  toValueBuffer,
+  withDeadline,
+} from './_utils.js';
+import { openRedisConnection, type RedisConnection, type ScriptClient } from './redis-client.js';
+import type { Store, StoreEntry, StoreOptions, WriteRefusal, WriteResult } from './types.js';
 
 /** Options of the Redis store (standalone or Cluster). */
 export interface RedisStoreOptions extends StoreOptions {
-  /** `redis://` or `rediss://` URL of a standalone server (or a cluster seed with `cluster: true`). */
+  /**
+   * `redis://[user:pass@]host:port[/db]` or `rediss://…` URL of a standalone server (or of a
+   * cluster seed with `cluster: true`). Default `redis://127.0.0.1:6379`.
+   */
   url?: string;
-  /** Redis Cluster: the seed nodes, or `true` to use `url` as the seed. */
+  /** Redis Cluster: the seed nodes, or `true` to use `url` as the only seed. */
   cluster?: boolean | { host: string; port: number }[];
 }
 
-/** PLACEHOLDER: being implemented. */
-export function createRedisStore(_options: RedisStoreOptions): Store {
-  throw new InvalidOptionError({ option: 'redis', reason: 'not implemented yet' });
+// Versions are unique without a round trip: a random per-process prefix and a counter.
+const versionPrefix = randomBytes(8).toString('base64url');
+let versionCounter = 0;
+const nextVersion = (): string => `${versionPrefix}${(++versionCounter).toString(36)}`;
+
+/**
+ * A store on Redis or Redis Cluster. Prefer `createStore('redis://…')`; use this for options the
+ * URL cannot carry.
+ *
+ * @example
+ * ```ts
+ * import { createRedisStore } from 'drove/stores';
+ * const store = createRedisStore({ url: 'redis://127.0.0.1:6379', timeoutMs: 500 });
+ * await store.ready();
+ * const cluster = createRedisStore({ cluster: [{ host: '10.0.0.1', port: 7000 }] });
+ * ```
+ */
+export function createRedisStore(options: RedisStoreOptions = {}): Store {
+  const { timeoutMs, maxValueSize, prefix, tombstoneTtlMs } = resolveStoreOptions(options);
+  const url = options.url ?? 'redis://127.0.0.1:6379';
+  const nodes = clusterNodes(url, options.cluster);
+  const name = nodes ? 'redis-cluster' : 'redis';
+  const entryKey = (key: string) => `${prefix}e:${key}`;
+  const ownerKey = (owner: string) => `${prefix}o:${owner}`;
+
+  let opening: Promise<RedisConnection> | undefined;
+  let connection: RedisConnection | undefined;
+  let closed = false;
+
+  const usable = (): ScriptClient | Promise<ScriptClient> => {
+    if (connection) return connection.usable();
+    opening ??= openRedisConnection({ store: name, url, nodes, timeoutMs }).then((opened) => {
+      connection = opened;
+      return opened;
+    });
+    return opening.then((opened) => opened.usable());
+  };
+
+  /** Every call: open check, then the operation under the store deadline. */
+  const run = <T>(operation: (client: ScriptClient) => Promise<T>): Promise<T> => {
+    checkOpen(name, closed);
+    return withDeadline(name, timeoutMs, async () => operation(await usable()));
+  };
+
+  /** Index maintenance that may fail without failing the call: readers prune the index anyway. */
+  const bestEffort = (promise: Promise<unknown>) => promise.catch(() => undefined);
+
+  const refusal = (reply: unknown, allowed: readonly WriteRefusal[]): WriteResult => {
+    if (allowed.includes(reply as WriteRefusal))
+      return { ok: false, reason: reply as WriteRefusal };
+    throw new StoreProtocolError({ store: name, reason: `script answered ${String(reply)}` });
+  };
+
+  return {
+    name,
+
+    async ready() {
+      await run(async (client) => {
+        await client.ping();
+      });
+    },
+
+    async get(key): Promise<StoreEntry | undefined> {
+      checkKey(key);
+      return run(async (client) => {
+        const started = Date.now();
+        const reply = await client.droveGetBuffer(entryKey(key));
+        if (reply === null) return undefined;
+        const [value, version, pttl, owner] = reply;
+        return {
+          value,
+          version: version.toString('latin1'),
+          expiresAt: pttl >= 0 ? started + pttl : Number.MAX_SAFE_INTEGER,
+          owner: owner === null ? undefined : owner.toString('utf8'),
+        };
+      });
+    },
+
+    async create(key, value, { ttlMs, owner }): Promise<WriteResult> {
+      checkKey(key);
+      checkTtl(ttlMs);
+      if (owner !== undefined) checkOwner(owner);
+      const bytes = toValueBuffer(name, value, maxValueSize);
+      const version = nextVersion();
+      return run(async (client) => {
+        const started = Date.now();
+        const reply = await client.droveCreate(entryKey(key), bytes, version, ttlMs, owner ?? '');
+        if (reply !== 'ok') return refusal(reply, ['exists', 'gone']);
+        // After the entry, so the index never misses a live entry for long; awaited, so a failure
+        // is reported (the entry exists but is not listed yet).
+        if (owner !== undefined) await client.droveIndex(ownerKey(owner), key, ttlMs);
+        return { ok: true, version, expiresAt: started + ttlMs };
+      });
+    },
+
+    async update(key, value, { ttlMs, owner, version: expected }): Promise<WriteResult> {
+      checkKey(key);
+      checkTtl(ttlMs);
+      if (owner !== undefined) checkOwner(owner);
+      if (typeof expected !== 'string') {
+        throw new InvalidOptionError({ option: 'version', reason: 'expected the version read' });
+      }
+      const bytes = toValueBuffer(name, value, maxValueSize);
+      const version = nextVersion();
+      return run(async (client) => {
+        const started = Date.now();
+        const [outcome, previous] = await client.droveUpdate(
+          entryKey(key),
+          bytes,
+          expected,
+          version,
+          ttlMs,
+          owner ?? '',
+        );
+        if (outcome !== 'ok') return refusal(outcome, ['conflict', 'missing', 'gone']);
+        const current = owner ?? previous ?? undefined;
+        await Promise.all([
+          // The index must outlive the entry it lists, so it is stretched on every write.
+          current !== undefined && client.droveIndex(ownerKey(current), key, ttlMs),
+          previous && owner !== undefined && previous !== owner
+            ? bestEffort(client.srem(ownerKey(previous), key))
+            : undefined,
+        ]);
+        return { ok: true, version, expiresAt: started + ttlMs };
+      });
+    },
+
+    async touch(key, ttlMs) {
+      checkKey(key);
+      checkTtl(ttlMs);
+      return run(async (client) => {
+        const started = Date.now();
+        const reply = await client.droveTouch(entryKey(key), ttlMs);
+        if (reply === null) return undefined;
+        const owner = reply[1];
+        if (owner) await client.droveIndex(ownerKey(owner), key, ttlMs);
+        return started + ttlMs;
+      });
+    },
+
+    async delete(key) {
+      checkKey(key);
+      return run(async (client) => {
+        const [deleted, owner] = await client.droveDelete(entryKey(key), tombstoneTtlMs, '');
+        if (owner) await bestEffort(client.srem(ownerKey(owner), key));
+        return deleted === 1;
+      });
+    },
+
+    async ownedBy(owner) {
+      checkOwner(owner);
+      return run(async (client) => {
+        const members = await client.smembers(ownerKey(owner));
+        // One command per member: in a Cluster each entry may live on another node.
+        const owners = await Promise.all(members.map((m) => client.hget(entryKey(m), 'own')));
+        const live = members.filter((_, i) => owners[i] === owner);
+        const dead = members.filter((_, i) => owners[i] !== owner);
+        if (dead.length > 0) await bestEffort(client.srem(ownerKey(owner), ...dead));
+        return live.sort();
+      });
+    },
+
+    async deleteOwned(owner, { except = [] } = {}) {
+      checkOwner(owner);
+      for (const key of except) checkKey(key);
+      const kept = new Set(except);
+      return run(async (client) => {
+        const members = await client.smembers(ownerKey(owner));
+        const targets = members.filter((m) => !kept.has(m));
+        // The owner filter in the script spares an entry that changed owner since it was indexed.
+        const replies = await Promise.all(
+          targets.map((m) => client.droveDelete(entryKey(m), tombstoneTtlMs, owner)),
+        );
+        if (targets.length > 0) await bestEffort(client.srem(ownerKey(owner), ...targets));
+        return replies.filter(([deleted]) => deleted === 1).length;
+      });
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      const open = connection ?? (await opening?.catch(() => undefined));
+      await open?.close();
+    },
+  };
+}
+
+/** The Cluster seed nodes, or undefined for a standalone server. */
+function clusterNodes(
+  url: string,
+  cluster: RedisStoreOptions['cluster'],
+): { host: string; port: number }[] | undefined {
+  if (Array.isArray(cluster)) {
+    if (cluster.length === 0) {
+      throw new InvalidOptionError({
+        option: 'cluster',
+        reason: 'expected at least one seed node',
+      });
+    }
+    return cluster;
+  }
+  if (cluster !== true) return undefined;
+  let seed: URL;
+  try {
+    seed = new URL(url);
+  } catch {
+    throw new InvalidOptionError({ option: 'url', reason: `not a valid URL: ${url}` });
+  }
+  return [{ host: seed.hostname || '127.0.0.1', port: Number(seed.port) || 6379 }];
 }

@@ -1,0 +1,172 @@
+/**
+ * The ioredis client behind the Redis store, configured so that it never hangs and never queues
+ * without bound (connect-redis #373): no offline queue, no retry or re-send of a command that was
+ * in flight when a connection dropped, a socket that stays silent longer than the store timeout
+ * is destroyed, and reconnection keeps going in the background so the store heals by itself.
+ */
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import { StoreUnavailableError } from '../errors.js';
+import { importPeer } from './_utils.js';
+import { SCRIPTS } from './redis-scripts.js';
+
+/** The ioredis client (standalone or Cluster) with drove's scripts defined on it. */
+export interface ScriptClient {
+  readonly status: string;
+  droveGetBuffer(key: string): Promise<[Buffer, Buffer, number, Buffer | null] | null>;
+  droveCreate(
+    key: string,
+    value: Buffer,
+    version: string,
+    ttlMs: number,
+    owner: string,
+  ): Promise<string>;
+  droveUpdate(
+    key: string,
+    value: Buffer,
+    expected: string,
+    next: string,
+    ttlMs: number,
+    owner: string,
+  ): Promise<[string, (string | null)?]>;
+  droveTouch(key: string, ttlMs: number): Promise<[number, string | null] | null>;
+  droveDelete(
+    key: string,
+    tombstoneTtlMs: number,
+    onlyOwner: string,
+  ): Promise<[number, (string | null)?]>;
+  droveIndex(key: string, member: string, ttlMs: number): Promise<number>;
+  smembers(key: string): Promise<string[]>;
+  hget(key: string, field: string): Promise<string | null>;
+  srem(key: string, ...members: string[]): Promise<number>;
+  ping(): Promise<string>;
+}
+
+export interface RedisConnectionOptions {
+  /** Store name for errors: `redis` or `redis-cluster`. */
+  store: string;
+  url: string;
+  /** Cluster seed nodes; undefined for a standalone server. */
+  nodes: { host: string; port: number }[] | undefined;
+  timeoutMs: number;
+}
+
+/** An open (or opening) connection. */
+export interface RedisConnection {
+  /**
+   * The client when it is connected. While the very first connection attempt is under way, waits
+   * for it (the caller's deadline bounds the wait); once the store has been connected or has
+   * failed once, a disconnected client fails at once instead of queueing.
+   */
+  usable(): ScriptClient | Promise<ScriptClient>;
+  /** The raw ioredis client (benchmarks and tests). */
+  readonly client: Redis | Cluster;
+  close(): Promise<void>;
+}
+
+/** Reconnect quickly at first, then once a second, forever (until close). */
+const retryDelay = (times: number): number => Math.min(50 * times, 1000);
+
+export async function openRedisConnection(
+  options: RedisConnectionOptions,
+): Promise<RedisConnection> {
+  const ioredis = await importPeer(
+    'ioredis',
+    `the ${options.store} store`,
+    () => import('ioredis'),
+  );
+  const { timeoutMs } = options;
+  // Shared by standalone and Cluster node connections.
+  const common: RedisOptions = {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    // A socket that owes replies and stays silent this long is destroyed and reconnected: the
+    // cure for a server that accepts connections but never answers.
+    socketTimeout: timeoutMs,
+    // Fail in-flight commands when their connection drops; never replay them later.
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    disableClientInfo: true,
+  };
+
+  let client: Redis | Cluster;
+  if (options.nodes) {
+    const seed = new URL(options.url);
+    const clusterOptions: ClusterOptions = {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      clusterRetryStrategy: retryDelay,
+      slotsRefreshTimeout: timeoutMs,
+      redisOptions: {
+        ...common,
+        ...(seed.username ? { username: decodeURIComponent(seed.username) } : {}),
+        ...(seed.password ? { password: decodeURIComponent(seed.password) } : {}),
+        ...(seed.protocol === 'rediss:' ? { tls: {} } : {}),
+      },
+    };
+    client = new ioredis.Cluster(options.nodes, clusterOptions);
+  } else {
+    client = new ioredis.Redis(options.url, {
+      ...common,
+      enableOfflineQueue: false,
+      retryStrategy: retryDelay,
+    });
+  }
+  for (const [name, lua] of Object.entries(SCRIPTS)) {
+    client.defineCommand(name, { numberOfKeys: 1, lua });
+  }
+
+  let lastError: Error | undefined;
+  let settledOnce = false;
+  let closing = false;
+  // Settles on the first 'ready' or the first failed attempt, whichever comes first.
+  const firstAttempt = new Promise<void>((resolve) => {
+    const settle = () => {
+      settledOnce = true;
+      resolve();
+    };
+    client.once('ready', settle);
+    client.once('close', settle);
+    client.once('end', settle);
+  });
+  // ioredis prints unhandled 'error' events; keep the last one for the error message instead.
+  client.on('error', (err: Error) => {
+    lastError = err;
+  });
+  client.on('node error', (err: Error) => {
+    lastError = err;
+  });
+  client.connect().catch(() => {
+    // The failure surfaces through usable(); reconnection continues in the background.
+  });
+
+  const scripted = client as unknown as ScriptClient;
+  const unavailable = () =>
+    new StoreUnavailableError({
+      store: options.store,
+      reason: `not connected (${client.status}${lastError ? `: ${lastError.message}` : ''})`,
+    });
+  const afterFirstAttempt = async (): Promise<ScriptClient> => {
+    await firstAttempt;
+    if (client.status !== 'ready') throw unavailable();
+    return scripted;
+  };
+
+  return {
+    client,
+    usable() {
+      if (client.status === 'ready') return scripted;
+      if (settledOnce || closing) throw unavailable();
+      return afterFirstAttempt();
+    },
+    async close() {
+      closing = true;
+      // Only a live socket has an 'end' to wait for; a reconnecting client just stops retrying.
+      const live = ['connecting', 'connect', 'ready'].includes(client.status);
+      const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
+      client.disconnect();
+      if (!live) return;
+      // 'end' normally follows at once; do not let a stuck socket hold close() up.
+      await Promise.race([ended, new Promise<void>((r) => setTimeout(r, timeoutMs).unref())]);
+    },
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * The Lua scripts of the Redis store. Each touches exactly ONE key, so every script runs in one
+ * slot of a Redis Cluster, and each runs atomically on the server: that is what makes
+ * create-if-absent and update-if-version race-free.
+ *
+ * An entry and its tombstone are the same key, a hash:
+ * - live entry: `v` (value bytes), `ver` (version token), optionally `own` (owner);
+ * - tombstone: `gone` = 1 and nothing else, with the tombstone TTL.
+ * Expiry is the key's own PX expiry, so Redis never returns an expired entry.
+ * ioredis `defineCommand` sends them with EVALSHA and falls back to EVAL on NOSCRIPT.
+ */
+
+/** KEYS[1] entry → nil, or {value, version, pttl, owner|nil}: one round trip for a read. */
+export const GET_SCRIPT = `
+local r = redis.call('HMGET', KEYS[1], 'v', 'ver', 'own')
+if not r[1] then return false end
+return {r[1], r[2], redis.call('PTTL', KEYS[1]), r[3]}
+`;
+
+/** KEYS[1] entry; ARGV value, version, ttlMs, owner ('' = none) → 'ok' | 'exists' | 'gone'. */
+export const CREATE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if redis.call('HEXISTS', KEYS[1], 'gone') == 1 then return 'gone' end
+  return 'exists'
+end
+if ARGV[4] == '' then
+  redis.call('HSET', KEYS[1], 'v', ARGV[1], 'ver', ARGV[2])
+else
+  redis.call('HSET', KEYS[1], 'v', ARGV[1], 'ver', ARGV[2], 'own', ARGV[4])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 'ok'
+`;
+
+/**
+ * KEYS[1] entry; ARGV value, expected version, new version, ttlMs, owner ('' = keep)
+ * → {'ok', previous owner|nil} | {'conflict'} | {'missing'} | {'gone'}.
+ */
+export const UPDATE_SCRIPT = `
+local r = redis.call('HMGET', KEYS[1], 'ver', 'gone', 'own')
+if r[2] then return {'gone'} end
+if not r[1] then return {'missing'} end
+if r[1] ~= ARGV[2] then return {'conflict'} end
+if ARGV[5] == '' then
+  redis.call('HSET', KEYS[1], 'v', ARGV[1], 'ver', ARGV[3])
+else
+  redis.call('HSET', KEYS[1], 'v', ARGV[1], 'ver', ARGV[3], 'own', ARGV[5])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return {'ok', r[3]}
+`;
+
+/**
+ * KEYS[1] entry; ARGV ttlMs → nil when there is no live entry (absent, expired, tombstone), else
+ * {1, owner|nil}. Expire-only: the value is neither sent nor read back.
+ */
+export const TOUCH_SCRIPT = `
+local r = redis.call('HMGET', KEYS[1], 'ver', 'own')
+if not r[1] then return false end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return {1, r[2]}
+`;
+
+/**
+ * KEYS[1] entry; ARGV tombstone ttlMs, only-if-owner ('' = any) → {1, owner|nil} when a live
+ * entry was replaced by a tombstone, {0} otherwise. Without an owner filter, even an absent key
+ * gets a tombstone (a writer may still hold a version of an entry that just expired). With a
+ * filter (deleteOwned), only a live entry of that owner is touched.
+ */
+export const DELETE_SCRIPT = `
+local r = redis.call('HMGET', KEYS[1], 'ver', 'own')
+if ARGV[2] ~= '' and (not r[1] or r[2] ~= ARGV[2]) then return {0} end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'gone', '1')
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+if r[1] then return {1, r[2]} end
+return {0}
+`;
+
+/**
+ * KEYS[1] owner set; ARGV member, ttlMs → 1. Adds the member and stretches the set's expiry so it
+ * outlives its longest-lived entry (and no longer: an abandoned owner's set expires by itself).
+ */
+export const INDEX_SCRIPT = `
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+`;
+
+/** The scripts by the command name they get on the ioredis client. */
+export const SCRIPTS = {
+  droveGet: GET_SCRIPT,
+  droveCreate: CREATE_SCRIPT,
+  droveUpdate: UPDATE_SCRIPT,
+  droveTouch: TOUCH_SCRIPT,
+  droveDelete: DELETE_SCRIPT,
+  droveIndex: INDEX_SCRIPT,
+} as const;

@@ -1,0 +1,105 @@
+/**
+ * The conformance suite against a private standalone redis-server, with outages through a
+ * loopback relay, plus Redis-specific checks: the entry and its tombstone are one key, touch
+ * sends no value, and a stopped server fails fast and heals.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { DroveError } from '../../src/errors.js';
+import { createStore } from '../../src/stores/index.js';
+import { createRedisStore } from '../../src/stores/redis.js';
+import { waitFor } from '../helpers/ports.js';
+import { startRedis } from '../helpers/redis.js';
+import { testStore } from './conformance.js';
+
+const server = await startRedis();
+afterAll(async () => {
+  await server.stop();
+});
+
+testStore({
+  name: 'redis',
+  create: (options) => createStore(server.url, options),
+  createVia: (relay, options) => createStore(`redis://${relay.host}:${relay.port}`, options),
+  server: { host: server.host, port: server.port },
+});
+
+describe('redis store specifics', () => {
+  it('keeps an entry and its tombstone in one key, and touch never rewrites the value', async () => {
+    const prefix = `spec${Date.now()}:`;
+    const store = createRedisStore({ url: server.url, prefix, tombstoneTtlMs: 60_000 });
+    const raw = new Redis(server.url);
+    try {
+      await store.ready();
+      const created = await store.create('k', 'value', { ttlMs: 30_000, owner: 'u1' });
+      expect(created.ok).toBe(true);
+      expect(await raw.keys(`${prefix}*`)).toEqual(
+        expect.arrayContaining([`${prefix}e:k`, `${prefix}o:u1`]),
+      );
+      expect(await raw.hget(`${prefix}e:k`, 'v')).toBe('value');
+      // MONITOR the server while touching: only the touch script and no value travel.
+      const monitor = await raw.duplicate().monitor();
+      const seen: string[] = [];
+      monitor.on('monitor', (_time: string, args: string[]) => seen.push(args.join(' ')));
+      expect(await store.touch('k', 60_000)).toBeGreaterThan(Date.now() + 50_000);
+      await new Promise((r) => setTimeout(r, 200));
+      monitor.disconnect();
+      expect(seen.some((line) => line.includes('value'))).toBe(false);
+      expect(seen.some((line) => /pexpire/i.test(line))).toBe(true);
+      expect(await raw.pttl(`${prefix}o:u1`)).toBeGreaterThan(50_000);
+
+      await store.delete('k');
+      expect(await raw.hgetall(`${prefix}e:k`)).toEqual({ gone: '1' });
+      expect(await raw.pttl(`${prefix}e:k`)).toBeGreaterThan(50_000);
+    } finally {
+      raw.disconnect();
+      await store.close();
+    }
+  });
+
+  it('a stopped server fails fast with DROVE_ERR_STORE_UNAVAILABLE, and the store heals when it is back', async () => {
+    // A throwaway server of its own, stopped and restarted on the same port.
+    const own = await startRedis();
+    const store = createRedisStore({ url: own.url, timeoutMs: 500 });
+    try {
+      await store.ready();
+      await own.kill();
+      const started = Date.now();
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) => store.get(`k${i}`)),
+      );
+      expect(Date.now() - started).toBeLessThan(5000);
+      for (const r of results) {
+        expect(r.status).toBe('rejected');
+        expect(((r as PromiseRejectedResult).reason as DroveError).code).toBe(
+          'DROVE_ERR_STORE_UNAVAILABLE',
+        );
+      }
+      await own.start();
+      await waitFor('the store to heal', async () => {
+        try {
+          return (await store.create('back', 'yes', { ttlMs: 30_000 })).ok;
+        } catch {
+          return false;
+        }
+      });
+      expect((await store.get('back'))?.value.toString()).toBe('yes');
+    } finally {
+      await store.close();
+      await own.stop();
+    }
+  });
+
+  it('ready() fails at boot on an unreachable server', async () => {
+    const store = createStore('redis://127.0.0.1:1', { timeoutMs: 500 });
+    try {
+      const err = await store.ready().then(
+        () => undefined,
+        (e: DroveError) => e,
+      );
+      expect(err?.code).toBe('DROVE_ERR_STORE_UNAVAILABLE');
+    } finally {
+      await store.close();
+    }
+  });
+});
