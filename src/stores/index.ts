@@ -19,6 +19,9 @@ import { createRedisStore, type RedisStoreOptions } from './redis.js';
 import { createSqliteStore, type SqliteStoreOptions } from './sqlite.js';
 import type { Store, StoreOptions } from './types.js';
 
+export type { SqlStore, SweepOptions } from './_sql.js';
+export { postgresSchemaSql } from './postgres.js';
+export { sqliteSchemaSql } from './sqlite.js';
 export type * from './types.js';
 export type { MemcachedStoreOptions, PostgresStoreOptions, RedisStoreOptions, SqliteStoreOptions };
 export { createMemcachedStore, createPostgresStore, createRedisStore, createSqliteStore };
