@@ -56,7 +56,10 @@ export class GroupProcess {
 
   constructor(options: GroupProcessOptions) {
     this.name = options.name;
-    const execArgv = watchdogUrl.pathname.endsWith('.ts') ? ['--import', 'tsx'] : [];
+    // Run from the TypeScript sources (unit tests): load tsx from here, not from the child's cwd.
+    const execArgv = watchdogUrl.pathname.endsWith('.ts')
+      ? ['--import', import.meta.resolve('tsx')]
+      : [];
     this.watchdog = spawn(process.execPath, [...execArgv, watchdogUrl.pathname], {
       detached: true,
       cwd: options.cwd,

@@ -74,6 +74,36 @@ describe('stopping the runner leaves no process behind', () => {
   });
 });
 
+describe('second Ctrl-C and output', () => {
+  it('a second SIGINT kills processes that ignore SIGTERM at once', async () => {
+    const dir = scratch({
+      Procfile: "stubborn: trap '' TERM INT; sleep 600 & wait # stubborn-marker\n",
+    });
+    running = startRunner(dir, await freeBase(), ['-t', '600']);
+    const runner = running;
+    const [row] = await waitFor('stubborn up', async () => {
+      const rows = await ps(runner);
+      return rows[0]?.state === 'up' && membersOf([rows[0].pgid!]).length >= 3 && rows;
+    });
+    runner.child.kill('SIGINT');
+    await waitFor('graceful stop begun', () => runner.output().includes('SIGINT received'));
+    runner.child.kill('SIGINT');
+    expect(await runner.exited).toBe(130);
+    expect(runner.output()).toContain('second interrupt: killing every process now');
+    expect(membersOf([row!.pgid!])).toEqual([]);
+  });
+
+  it('flushes a last line without a newline; runs only the types named', async () => {
+    const dir = scratch({
+      Procfile: `web: ${APP}\npartial: printf 'no newline at the end'; sleep 0.2\n`,
+    });
+    running = startRunner(dir, await freeBase(), ['partial', '--no-restart']);
+    expect(await running.exited).toBe(0);
+    expect(running.output()).toMatch(/partial\.1 +\| no newline at the end\n/);
+    expect(running.output()).not.toContain('web.1');
+  });
+});
+
 describe('exit codes', () => {
   it('--no-restart: the first exit stops all, with its code', async () => {
     const dir = scratch({ Procfile: `web: ${APP}\ncrash: sleep 1; exit 3\n` });
