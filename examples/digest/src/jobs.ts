@@ -149,3 +149,13 @@ export async function listForUser(db: Database, userId: number): Promise<DigestR
     userId,
   ]);
 }
+
+/** Give a job back without spending an attempt (a worker stopping on purpose). */
+export async function release(db: Database, lease: Lease): Promise<void> {
+  await db.run(
+    `UPDATE digests SET status = 'queued', attempts = attempts - 1, phase = NULL,
+            lease_token = NULL, lease_expires_at = NULL
+      WHERE id = ? AND lease_token = ? AND status = 'running'`,
+    [lease.id, lease.token],
+  );
+}

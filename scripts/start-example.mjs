@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// `npm start`: build what is missing (the library, the example's server code and its assets:
+// the build stage), then run the example as web=2 worker=1 behind drove's balancer on embedded
+// defaults (SQLite files under examples/digest/.drove/). Extra arguments go to `drove start`.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const example = join(root, 'examples', 'digest');
+const drove = join(root, 'dist', 'cli', 'main.js');
+
+function run(command, args, cwd = root) {
+  const result = spawnSync(command, args, { cwd, stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+if (!existsSync(drove)) run('npm', ['run', 'build']);
+run('npm', ['run', 'build:example']);
+
+const port = process.env.PORT ?? '5000';
+console.log(
+  `\ndrove: starting the digest example (web=2, worker=1); open http://127.0.0.1:${port}/\n`,
+);
+const child = spawnSync(
+  process.execPath,
+  [drove, 'start', '-m', 'web=2,worker=1', '-p', port, ...process.argv.slice(2)],
+  { cwd: example, stdio: 'inherit' },
+);
+process.exit(child.status ?? 1);
