@@ -3,13 +3,10 @@
  * its types; `Symbol.for('skip-override')` does what fastify-plugin would do.
  * @module
  */
-import type { FastifyPluginCallback, FastifyRequest } from 'fastify';
+import type { FastifyPluginCallback } from 'fastify';
 import { resolveOptions, runIn, whenReady } from './context.js';
 import { openForResponse } from './node.js';
 import type { ScratchOptions } from './options.js';
-import type { ScratchSpace } from './scratch.js';
-
-const spaces = new WeakMap<FastifyRequest, ScratchSpace>();
 
 function plugin(
   instance: Parameters<FastifyPluginCallback<ScratchOptions>>[0],
@@ -17,18 +14,11 @@ function plugin(
   done: (err?: Error) => void,
 ): void {
   const resolved = resolveOptions(options);
-  instance.addHook('onRequest', (request, reply, next) => {
+  instance.addHook('onRequest', (_request, reply, next) => {
     whenReady(resolved, () => {
-      const space = openForResponse(resolved, reply.raw);
-      spaces.set(request, space);
-      runIn(space, () => next());
+      // Fastify runs body parsing in an AsyncResource, so the rest of the lifecycle stays inside.
+      runIn(openForResponse(resolved, reply.raw), () => next());
     });
-  });
-  // The body is parsed from the socket's async context; step back into the transaction after it.
-  instance.addHook('preValidation', (request, _reply, next) => {
-    const space = spaces.get(request);
-    if (space === undefined) return next();
-    runIn(space, () => next());
   });
   done();
 }

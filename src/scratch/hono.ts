@@ -31,21 +31,24 @@ export function honoScratch(options?: ScratchOptions): MiddlewareHandler {
     if (!isPrepared(resolved.dir))
       await prepareRoot(resolved.dir, resolved.maxAgeMs).catch(() => {});
     const { space, end } = openTransaction(resolved);
+    // On @hono/node-server the Node response says when it is done, even if the handler never is.
+    const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+    const onNode = outgoing !== undefined && typeof outgoing.once === 'function';
+    if (onNode) {
+      outgoing.once('close', () => {
+        if (!outgoing.writableFinished) {
+          space.abort('the connection closed before the response was sent');
+        }
+        void end();
+      });
+    }
     try {
       await runIn(space, next);
     } catch (err) {
       await end();
       throw err;
     }
-    const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
-    if (outgoing !== undefined && typeof outgoing.once === 'function') {
-      outgoing.once('close', () => {
-        if (!outgoing.writableFinished)
-          space.abort('the connection closed before the response was sent');
-        void end();
-      });
-      return;
-    }
+    if (onNode) return;
     const body = c.res.body;
     if (body === null) return end();
     c.res = new Response(endWhenRead(body, end), c.res);

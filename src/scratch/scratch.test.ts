@@ -250,8 +250,10 @@ describe('quotas', () => {
         const err = await pipeline(Readable.from(chunks), scratch.createWriteStream('big')).catch(
           (e: DroveError) => e,
         );
-        expect((err as DroveError).code).toBe('DROVE_ERR_SCRATCH_QUOTA');
-        expect((err as DroveError).details).toEqual({ scope: 'transaction', limit: 1024 });
+        expect(err).toMatchObject({
+          code: 'DROVE_ERR_SCRATCH_QUOTA',
+          details: { scope: 'transaction', limit: 1024 },
+        });
         await waitFor(() => !existsSync(scratch.file('big')));
         expect(scratch.bytesUsed).toBe(0);
         await pipeline(Readable.from([Buffer.alloc(1000)]), scratch.createWriteStream('ok'));
@@ -281,8 +283,10 @@ describe('quotas', () => {
     const err = await withScratch((s) => s.write('b', Buffer.alloc(600)), options).catch(
       (e: DroveError) => e,
     );
-    expect((err as DroveError).code).toBe('DROVE_ERR_SCRATCH_QUOTA');
-    expect((err as DroveError).details).toEqual({ scope: 'process', limit: 1500 });
+    expect(err).toMatchObject({
+      code: 'DROVE_ERR_SCRATCH_QUOTA',
+      details: { scope: 'process', limit: 1500 },
+    });
     release();
     await first;
     expect(processScratchBytes()).toBe(0);
