@@ -1,0 +1,102 @@
+/** Resolved options and the instrumented store calls shared by every request's session. */
+import { InvalidOptionError } from '../errors.js';
+import type { Store, UpdateOptions, WriteOptions } from '../stores/types.js';
+import { Codec, jsonSerializer } from './codec.js';
+import { SessionCookie } from './cookies.js';
+import type { CsrfOptions } from './csrf.js';
+import type { SessionData, SessionEvent, SessionOptions, StoreOperation } from './types.js';
+
+const HOUR = 3_600_000;
+
+export class SessionContext<T extends SessionData> {
+  readonly store: Store;
+  readonly codec: Codec;
+  readonly cookie: SessionCookie;
+  readonly idleMs: number;
+  readonly absoluteMs: number;
+  readonly touchAfter: number;
+  readonly maxSize: number;
+  readonly maxAttempts: number;
+  readonly trustProxy: boolean;
+  readonly csrf: CsrfOptions | false;
+  readonly discardInvalid: boolean;
+  readonly schema: SessionOptions<T>['schema'];
+  readonly now: () => number;
+  readonly emit: ((event: SessionEvent) => void) | undefined;
+
+  constructor(options: SessionOptions<T>) {
+    if (!options?.store || typeof options.store.get !== 'function') {
+      throw new InvalidOptionError({
+        option: 'store',
+        reason: 'give a drove store (createStore(url))',
+      });
+    }
+    this.store = options.store;
+    this.codec = new Codec(options.serializer ?? jsonSerializer, options.encryption);
+    this.cookie = new SessionCookie(options.cookie);
+    this.idleMs = positive('idleTimeoutMs', options.idleTimeoutMs ?? 24 * HOUR);
+    this.absoluteMs = positive('absoluteTimeoutMs', options.absoluteTimeoutMs ?? 7 * 24 * HOUR);
+    this.touchAfter = options.touchAfter ?? 0.1;
+    if (!(this.touchAfter >= 0 && this.touchAfter <= 1)) {
+      throw new InvalidOptionError({
+        option: 'touchAfter',
+        reason: 'expected a share from 0 to 1',
+      });
+    }
+    this.maxSize = positive('maxSize', options.maxSize ?? 16 * 1024);
+    this.maxAttempts = positive('maxAttempts', options.maxAttempts ?? 8);
+    this.trustProxy = options.trustProxy ?? false;
+    this.csrf = options.csrf ?? {};
+    this.discardInvalid = options.onInvalid === 'discard';
+    this.schema = options.schema;
+    this.now = options.clock ?? Date.now;
+    this.emit = options.onEvent;
+  }
+
+  /** Time to live of a session created at `createdAt`, from now: the idle window, capped by the absolute one. */
+  ttlFor(createdAt: number): number {
+    return Math.max(1, Math.min(this.idleMs, createdAt + this.absoluteMs - this.now()));
+  }
+
+  get(key: string) {
+    return this.#timed('get', () => this.store.get(key));
+  }
+  create(key: string, value: Buffer, options: WriteOptions) {
+    return this.#timed('create', () => this.store.create(key, value, options));
+  }
+  update(key: string, value: Buffer, options: UpdateOptions) {
+    return this.#timed('update', () => this.store.update(key, value, options));
+  }
+  touch(key: string, ttlMs: number) {
+    return this.#timed('touch', () => this.store.touch(key, ttlMs));
+  }
+  delete(key: string) {
+    return this.#timed('delete', () => this.store.delete(key));
+  }
+  deleteOwned(owner: string, except: string[]) {
+    return this.#timed('deleteOwned', () => this.store.deleteOwned(owner, { except }));
+  }
+  ownedBy(owner: string) {
+    return this.#timed('ownedBy', () => this.store.ownedBy(owner));
+  }
+
+  async #timed<R>(operation: StoreOperation, call: () => Promise<R>): Promise<R> {
+    const emit = this.emit;
+    if (!emit) return call();
+    const start = performance.now();
+    let ok = false;
+    try {
+      const result = await call();
+      ok = true;
+      return result;
+    } finally {
+      emit({ type: 'store', operation, durationMs: performance.now() - start, ok });
+    }
+  }
+}
+
+function positive(option: string, value: number): number {
+  if (!(value > 0))
+    throw new InvalidOptionError({ option, reason: `expected a positive number, got ${value}` });
+  return value;
+}

@@ -1,0 +1,110 @@
+/**
+ * `drove/session/fastify`: sessions as a Fastify 5 plugin (`request.session`).
+ * @module
+ */
+import type { TLSSocket } from 'node:tls';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RequestSession } from './request-session.js';
+import { answerFor } from './respond.js';
+import { createSessions, nodeRequest } from './sessions.js';
+import type {
+  AdapterOptions,
+  DefaultSessionData,
+  Session,
+  SessionData,
+  SessionOptions,
+} from './types.js';
+
+export type * from './types.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by drove's session plugin. Type your data by augmenting `DefaultSessionData`. */
+    session: Session<DefaultSessionData>;
+  }
+}
+
+const kCurrent = Symbol('drove.session.current');
+
+type WithCurrent = FastifyRequest & { [kCurrent]?: RequestSession<SessionData> | null };
+
+/** The plugin `session()` returns. */
+export type FastifySessionPlugin = (
+  fastify: FastifyInstance,
+  options: unknown,
+  done: (err?: Error) => void,
+) => void;
+
+/**
+ * A Fastify 5 plugin: `request.session` holds the data and the controls (`update`, `regenerate`,
+ * `destroy`, `setOwner`, `destroyAll`). The session is saved in `onSend`, before the head goes
+ * out, so a failed save reaches the client. CSRF refusals answer 403 and an unreachable store
+ * 503 with Retry-After; with `errors: 'pass'` errors are thrown to Fastify's error handler. The
+ * plugin is not encapsulated: register it once at the root.
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify';
+ * import { createStore } from 'drove/stores';
+ * import { session } from 'drove/session/fastify';
+ * const app = Fastify();
+ * await app.register(session({ store: createStore('sqlite:.drove/sessions.db') }));
+ * app.post('/visit', async (request) => {
+ *   await request.session.update((s) => { s.visits = ((s.visits as number) ?? 0) + 1; });
+ *   return { visits: request.session.visits };
+ * });
+ * ```
+ */
+export function session<T extends SessionData = SessionData>(
+  options: SessionOptions<T> & AdapterOptions,
+): FastifySessionPlugin {
+  const sessions = createSessions(options);
+  const { errors, retryAfterSeconds } = options;
+
+  const answer = (reply: FastifyReply, err: unknown) => {
+    const found = answerFor(err, errors, retryAfterSeconds);
+    if (!found) throw err;
+    reply.code(found.status).headers(found.headers);
+    return found.body;
+  };
+
+  const plugin = function droveSession(
+    fastify: FastifyInstance,
+    _options: unknown,
+    done: (err?: Error) => void,
+  ) {
+    fastify.decorateRequest('session', null as unknown as Session<DefaultSessionData>);
+    fastify.decorateRequest(kCurrent, null);
+    fastify.addHook('onRequest', async (request: WithCurrent, reply) => {
+      const raw = request.raw;
+      const tls = (raw.socket as TLSSocket | undefined)?.encrypted === true;
+      const info = nodeRequest(raw.method, raw.headers, tls);
+      try {
+        const refused = sessions.checkCsrf(info);
+        if (refused) throw refused;
+        const current = await sessions.load(info);
+        request[kCurrent] = current as unknown as RequestSession<SessionData>;
+        request.session = current.session as unknown as Session<DefaultSessionData>;
+      } catch (err) {
+        return reply.send(answer(reply, err));
+      }
+    });
+    fastify.addHook('onSend', async (request: WithCurrent, reply, payload) => {
+      const current = request[kCurrent];
+      if (!current) return payload;
+      try {
+        const cookies = await current.commit();
+        if (cookies.length > 0) reply.header('set-cookie', cookies);
+        return payload;
+      } catch (err) {
+        return answer(reply, err);
+      }
+    });
+    done();
+  };
+  Object.assign(plugin, {
+    [Symbol.for('skip-override')]: true,
+    [Symbol.for('fastify.display-name')]: 'drove-session',
+  });
+  return plugin;
+}

@@ -1,0 +1,458 @@
+/**
+ * One request's session: the data the handler sees (a Proxy over a plain object, so that changes
+ * after the response was committed throw), what was loaded, and the save algorithm — per-key
+ * change detection, conditional writes, reload-and-reapply on conflicts.
+ */
+import {
+  DroveError,
+  InvalidOptionError,
+  SessionCommittedError,
+  SessionConflictError,
+  SessionDestroyedError,
+  SessionInvalidDataError,
+  SessionTooLargeError,
+} from '../errors.js';
+import type { StoreEntry, WriteResult } from '../stores/types.js';
+import type { StoredRecord } from './codec.js';
+import type { SessionContext } from './context.js';
+import { isWellFormedId, newSessionId, storeKeyOf } from './id.js';
+import type { RegenerateOptions, Session, SessionControls, SessionData } from './types.js';
+
+/** What backs a session that exists in the store. */
+interface Loaded {
+  key: string;
+  version: string;
+  expiresAt: number;
+  owner: string | undefined;
+  createdAt: number;
+}
+
+type Controls = Omit<SessionControls<SessionData>, 'isNew'>;
+const CONTROL_NAMES = new Set([
+  'update',
+  'regenerate',
+  'destroy',
+  'setOwner',
+  'destroyAll',
+  'isNew',
+]);
+const OWNER_PATTERN = /^[\x21-\x7e]{1,200}$/;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Backoff before retry `attempt` (1-based): random, so that racing writers spread out. */
+const jitter = (attempt: number) => sleep(Math.random() * Math.min(40, 2 ** attempt));
+
+export class RequestSession<T extends SessionData = SessionData> {
+  /** The object handlers use as `req.session`. */
+  readonly session: Session<T>;
+  readonly #ctx: SessionContext<T>;
+  readonly #secure: boolean;
+  /** Data as the handler sees it (null prototype: `__proto__` is just a key). */
+  #data: Record<string, unknown> = Object.create(null);
+  /** Serialization of each top-level key as loaded (or last written). */
+  #snapshot = new Map<string, string>();
+  #id: string | undefined;
+  #loaded: Loaded | undefined;
+  #owner: string | undefined;
+  #regenerate: { oldKey: string; owner: string | undefined } | undefined;
+  #destroyed = false;
+  #clearCookie = false;
+  #sealed = false;
+  #controls: Controls | undefined;
+
+  private constructor(ctx: SessionContext<T>, secure: boolean) {
+    this.#ctx = ctx;
+    this.#secure = secure;
+    this.session = new Proxy(this.#data, this.#traps()) as unknown as Session<T>;
+  }
+
+  /**
+   * The session of a request: no store call without a well-formed cookie, one `get` otherwise.
+   * @param cookieHeader the request's Cookie header
+   * @param https whether the request came over HTTPS (decides Secure and the cookie name)
+   */
+  static async load<T extends SessionData>(
+    ctx: SessionContext<T>,
+    cookieHeader: string | undefined,
+    https: boolean,
+  ): Promise<RequestSession<T>> {
+    const secure = ctx.cookie.isSecure(https);
+    const fresh = new RequestSession(ctx, secure);
+    const id = ctx.cookie.read(cookieHeader, secure);
+    if (id === undefined) {
+      ctx.emit?.({ type: 'load', outcome: 'none' });
+      return fresh;
+    }
+    if (!isWellFormedId(id)) {
+      ctx.emit?.({ type: 'load', outcome: 'rejected' });
+      return fresh;
+    }
+    const key = storeKeyOf(id);
+    const entry = await ctx.get(key);
+    if (!entry) {
+      ctx.emit?.({ type: 'load', outcome: 'miss' });
+      return fresh;
+    }
+    let record: StoredRecord;
+    try {
+      record = await fresh.#decode(entry, key);
+    } catch (err) {
+      if (!(ctx.discardInvalid && err instanceof DroveError)) throw err;
+      ctx.emit?.({ type: 'load', outcome: 'invalid' });
+      return fresh;
+    }
+    const now = ctx.now();
+    if (entry.expiresAt <= now || record.createdAt + ctx.absoluteMs <= now) {
+      ctx.emit?.({ type: 'load', outcome: 'expired' });
+      // The store may still keep it (touches extend the idle window, not the absolute one).
+      await ctx.delete(key);
+      return fresh;
+    }
+    ctx.emit?.({ type: 'load', outcome: 'hit' });
+    fresh.#id = id;
+    fresh.#adopt(record.data, { ...fromEntry(key, entry), createdAt: record.createdAt });
+    return fresh;
+  }
+
+  /**
+   * Save what changed and return the Set-Cookie lines to send. Seals the session: changing it
+   * afterwards throws DROVE_ERR_SESSION_COMMITTED. Idempotent.
+   */
+  async commit(): Promise<string[]> {
+    if (this.#sealed) return [];
+    this.#sealed = true;
+    const ctx = this.#ctx;
+    const cleared = this.#clearCookie ? [ctx.cookie.clear(this.#secure)] : [];
+    if (this.#destroyed) return cleared;
+    const changes = this.#changes();
+    const ownerChanged = this.#owner !== undefined && this.#owner !== this.#loaded?.owner;
+    const modified = changes.changed.size > 0 || changes.removed.length > 0 || ownerChanged;
+    if (!modified) {
+      if (this.#regenerate) {
+        // A new, empty session is not worth a cookie; the old id must still stop working.
+        await ctx.delete(this.#regenerate.oldKey);
+        this.#regenerate = undefined;
+        return [ctx.cookie.clear(this.#secure)];
+      }
+      return this.#loaded ? this.#maybeTouch(this.#loaded) : cleared;
+    }
+    const saved = await this.#save(changes);
+    if (!saved) return [];
+    return [ctx.cookie.write(this.#id!, saved.expiresAt - ctx.now(), this.#secure)];
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Controls
+
+  async #update(fn: (draft: Partial<T>) => void | Promise<void>): Promise<void> {
+    this.#assertWritable('update()');
+    const ctx = this.#ctx;
+    const { changed, removed } = this.#changes();
+    let base = this.#parseSnapshot();
+    let loaded = this.#loaded;
+    for (let attempt = 1; ; attempt++) {
+      const draft: Record<string, unknown> = Object.assign(Object.create(null), base);
+      for (const [key, text] of changed) draft[key] = ctx.codec.parseValue(text);
+      for (const key of removed) delete draft[key];
+      await fn(draft as Partial<T>);
+      const createdAt = loaded?.createdAt ?? ctx.now();
+      const result = await this.#write({ createdAt, data: draft }, loaded);
+      if (result.ok) {
+        this.#adopt(draft, this.#loaded!);
+        return;
+      }
+      if (result.reason !== 'conflict') break;
+      ctx.emit?.({ type: 'conflict', attempt });
+      if (attempt >= ctx.maxAttempts) throw new SessionConflictError({ attempts: attempt });
+      await jitter(attempt);
+      const reloaded = await this.#reload(loaded!);
+      if (!reloaded) break;
+      ({ loaded, data: base } = reloaded);
+    }
+    this.#lost();
+    throw new SessionDestroyedError({ operation: 'update()' });
+  }
+
+  async #regenerateNow(options: RegenerateOptions = {}): Promise<void> {
+    this.#assertNotSealed('regenerate()');
+    const keep = options.keepData === true && !this.#destroyed;
+    const loaded = this.#loaded;
+    if (loaded && !this.#regenerate) {
+      this.#regenerate = { oldKey: loaded.key, owner: keep ? loaded.owner : undefined };
+    } else if (this.#regenerate && !keep) {
+      this.#regenerate.owner = undefined;
+    }
+    this.#destroyed = false;
+    this.#loaded = undefined;
+    this.#id = undefined;
+    if (!keep) {
+      this.#owner = undefined;
+      for (const key of Object.keys(this.#data)) delete this.#data[key];
+    }
+    // Everything kept counts as changed, so the new entry gets all of it.
+    this.#snapshot.clear();
+  }
+
+  async #destroyNow(): Promise<void> {
+    this.#assertNotSealed('destroy()');
+    const keys = [this.#loaded?.key, this.#regenerate?.oldKey].filter((k) => k !== undefined);
+    for (const key of new Set(keys)) await this.#ctx.delete(key);
+    this.#ctx.emit?.({ type: 'destroy', count: keys.length });
+    this.#forget();
+  }
+
+  #setOwner(owner: string): void {
+    this.#assertWritable('setOwner()');
+    if (typeof owner !== 'string' || !OWNER_PATTERN.test(owner)) {
+      throw new InvalidOptionError({
+        option: 'owner',
+        reason: 'owners are 1 to 200 printable ASCII characters without blanks',
+      });
+    }
+    this.#owner = owner;
+  }
+
+  async #destroyAll(options: { exceptCurrent?: boolean } = {}): Promise<number> {
+    this.#assertNotSealed('destroyAll()');
+    const owner = this.#owner ?? this.#loaded?.owner;
+    if (owner === undefined) return 0;
+    const keep = options.exceptCurrent && this.#loaded ? [this.#loaded.key] : [];
+    const count = await this.#ctx.deleteOwned(owner, keep);
+    this.#ctx.emit?.({ type: 'destroy', count });
+    if (!options.exceptCurrent) this.#forget();
+    return count;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Saving
+
+  /** Write the changed keys, re-applying them on the newest version after each conflict. */
+  async #save(changes: Changes): Promise<Loaded | undefined> {
+    const ctx = this.#ctx;
+    let data = this.#data;
+    let loaded = this.#loaded;
+    for (let attempt = 1; ; attempt++) {
+      const createdAt = loaded?.createdAt ?? ctx.now();
+      const result = await this.#write({ createdAt, data }, loaded);
+      if (result.ok) return this.#loaded;
+      if (result.reason !== 'conflict') break;
+      ctx.emit?.({ type: 'conflict', attempt });
+      if (attempt >= ctx.maxAttempts) throw new SessionConflictError({ attempts: attempt });
+      await jitter(attempt);
+      const reloaded = await this.#reload(loaded!);
+      if (!reloaded) break;
+      loaded = reloaded.loaded;
+      data = reloaded.data;
+      for (const key of changes.changed.keys()) data[key] = this.#data[key];
+      for (const key of changes.removed) delete data[key];
+    }
+    // Destroyed (or expired) while this request ran: a stale request must not bring it back.
+    this.#lost();
+    return undefined;
+  }
+
+  /**
+   * One conditional write: `update` on the version read, or `create` under a new id for a new or
+   * regenerated session (the old entry is deleted only once the new one exists).
+   */
+  async #write(record: StoredRecord, loaded: Loaded | undefined): Promise<WriteResult> {
+    const ctx = this.#ctx;
+    const ttlMs = Math.ceil(ctx.ttlFor(record.createdAt));
+    if (loaded && !this.#regenerate) {
+      const bytes = this.#encode(record, loaded.key);
+      const owner = this.#owner;
+      const result = await ctx.update(loaded.key, bytes, { version: loaded.version, ttlMs, owner });
+      if (result.ok) {
+        this.#loaded = { ...loaded, version: result.version, expiresAt: result.expiresAt };
+        if (owner !== undefined) this.#loaded.owner = owner;
+      }
+      return result;
+    }
+    const owner = this.#owner ?? this.#regenerate?.owner;
+    for (;;) {
+      const id = newSessionId();
+      const key = storeKeyOf(id);
+      const bytes = this.#encode(record, key);
+      const result = await ctx.create(key, bytes, { ttlMs, owner });
+      // 'exists'/'gone' on 256 fresh random bits means a broken RNG or store; try another id.
+      if (!result.ok) continue;
+      ctx.emit?.({ type: 'save', bytes: bytes.length, created: true });
+      this.#id = id;
+      const createdAt = record.createdAt;
+      this.#loaded = {
+        key,
+        version: result.version,
+        expiresAt: result.expiresAt,
+        owner,
+        createdAt,
+      };
+      if (this.#regenerate) {
+        await ctx.delete(this.#regenerate.oldKey);
+        this.#regenerate = undefined;
+      }
+      return result;
+    }
+  }
+
+  #encode(record: StoredRecord, key: string): Buffer {
+    const bytes = this.#ctx.codec.encode(record, key);
+    if (bytes.length > this.#ctx.maxSize) {
+      throw new SessionTooLargeError({ size: bytes.length, limit: this.#ctx.maxSize });
+    }
+    if (this.#loaded && !this.#regenerate) {
+      this.#ctx.emit?.({ type: 'save', bytes: bytes.length, created: false });
+    }
+    return bytes;
+  }
+
+  /** The newest stored version after a conflict, or undefined when it is gone. */
+  async #reload(
+    loaded: Loaded,
+  ): Promise<{ loaded: Loaded; data: Record<string, unknown> } | undefined> {
+    const entry = await this.#ctx.get(loaded.key);
+    if (!entry) return undefined;
+    const record = await this.#decode(entry, loaded.key);
+    const next = { ...fromEntry(loaded.key, entry), createdAt: record.createdAt };
+    return { loaded: next, data: Object.assign(Object.create(null), record.data) };
+  }
+
+  async #maybeTouch(loaded: Loaded): Promise<string[]> {
+    const ctx = this.#ctx;
+    const now = ctx.now();
+    const ttl = ctx.ttlFor(loaded.createdAt);
+    const remaining = loaded.expiresAt - now;
+    if (ttl - remaining < ctx.touchAfter * ctx.idleMs || ttl <= remaining) return [];
+    const expiresAt = await ctx.touch(loaded.key, Math.ceil(ttl));
+    ctx.emit?.({ type: 'touch' });
+    // Gone meanwhile (destroyed elsewhere): leave the cookie alone, it unlocks nothing.
+    if (expiresAt === undefined) return [];
+    loaded.expiresAt = expiresAt;
+    return [ctx.cookie.write(this.#id!, expiresAt - now, this.#secure)];
+  }
+
+  async #decode(entry: StoreEntry, key: string): Promise<StoredRecord> {
+    const record = this.#ctx.codec.decode(entry.value, key);
+    const schema = this.#ctx.schema;
+    if (!schema) return record;
+    const result = await schema['~standard'].validate(record.data);
+    if (result.issues) {
+      const issue = result.issues[0];
+      const path = issue?.path?.map((p) => (typeof p === 'object' ? p.key : p)).join('.');
+      throw new SessionInvalidDataError({ reason: `${path ? `${path}: ` : ''}${issue?.message}` });
+    }
+    return { createdAt: record.createdAt, data: result.value as Record<string, unknown> };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // State
+
+  /** Make `data` the session's data and its serializations the new baseline. */
+  #adopt(data: Record<string, unknown>, loaded: Loaded): void {
+    this.#loaded = loaded;
+    this.#snapshot.clear();
+    for (const key of Object.keys(this.#data)) delete this.#data[key];
+    for (const key of Object.keys(data)) {
+      const value = data[key];
+      const text = this.#ctx.codec.stringifyValue(value);
+      if (text === undefined) continue;
+      this.#data[key] = value;
+      this.#snapshot.set(key, text);
+    }
+  }
+
+  #parseSnapshot(): Record<string, unknown> {
+    const data: Record<string, unknown> = Object.create(null);
+    for (const [key, text] of this.#snapshot) data[key] = this.#ctx.codec.parseValue(text);
+    return data;
+  }
+
+  /** Keys whose serialization differs from the baseline (so nested mutations count). */
+  #changes(): Changes {
+    const changed = new Map<string, string>();
+    const removed: string[] = [];
+    const codec = this.#ctx.codec;
+    for (const key of Object.keys(this.#data)) {
+      const text = codec.stringifyValue(this.#data[key]);
+      if (text !== undefined && text !== this.#snapshot.get(key)) changed.set(key, text);
+    }
+    for (const key of this.#snapshot.keys()) {
+      if (this.#data[key] === undefined) removed.push(key);
+    }
+    return { changed, removed };
+  }
+
+  /** The session no longer exists: empty, and the cookie gets cleared. */
+  #forget(): void {
+    this.#destroyed = true;
+    this.#clearCookie = true;
+    this.#loaded = undefined;
+    this.#regenerate = undefined;
+    this.#owner = undefined;
+    this.#snapshot.clear();
+    for (const key of Object.keys(this.#data)) delete this.#data[key];
+  }
+
+  /** Somebody else destroyed it meanwhile. Unlike `#forget`, the cookie is left as is. */
+  #lost(): void {
+    this.#ctx.emit?.({ type: 'destroy', count: 0 });
+    this.#forget();
+    this.#clearCookie = false;
+  }
+
+  #assertNotSealed(operation: string): void {
+    if (this.#sealed) throw new SessionCommittedError({ operation });
+  }
+
+  #assertWritable(operation: string): void {
+    this.#assertNotSealed(operation);
+    if (this.#destroyed) throw new SessionDestroyedError({ operation });
+  }
+
+  #traps(): ProxyHandler<Record<string, unknown>> {
+    const guard = (prop: string | symbol) => {
+      const name = String(prop);
+      this.#assertWritable(`change ${JSON.stringify(name)}`);
+      if (CONTROL_NAMES.has(name)) {
+        throw new InvalidOptionError({ option: `session.${name}`, reason: 'a reserved name' });
+      }
+    };
+    return {
+      get: (target, prop) => {
+        if (typeof prop === 'string' && CONTROL_NAMES.has(prop)) {
+          if (prop === 'isNew') return this.#loaded === undefined;
+          this.#controls ??= {
+            update: (fn) => this.#update(fn as (draft: Partial<T>) => void),
+            regenerate: (options) => this.#regenerateNow(options),
+            destroy: () => this.#destroyNow(),
+            setOwner: (owner) => this.#setOwner(owner),
+            destroyAll: (options) => this.#destroyAll(options),
+          };
+          return this.#controls[prop as keyof Controls];
+        }
+        return target[prop as string];
+      },
+      set: (target, prop, value) => {
+        guard(prop);
+        target[prop as string] = value;
+        return true;
+      },
+      defineProperty: (target, prop, descriptor) => {
+        guard(prop);
+        return Reflect.defineProperty(target, prop, descriptor);
+      },
+      deleteProperty: (target, prop) => {
+        guard(prop);
+        return delete target[prop as string];
+      },
+    };
+  }
+}
+
+interface Changes {
+  changed: Map<string, string>;
+  removed: string[];
+}
+
+function fromEntry(key: string, entry: StoreEntry): Omit<Loaded, 'createdAt'> {
+  return { key, version: entry.version, expiresAt: entry.expiresAt, owner: entry.owner };
+}

@@ -1,0 +1,103 @@
+/** The framework-free core that every adapter wraps. */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { DroveError } from '../errors.js';
+import { SessionContext } from './context.js';
+import { checkCsrf } from './csrf.js';
+import { RequestSession } from './request-session.js';
+import type { SessionData, SessionOptions } from './types.js';
+
+/** What the core needs to know about a request. */
+export interface SessionRequest {
+  method: string;
+  /** Header lookup by lower-case name. */
+  header(name: string): string | undefined;
+  /** Whether the connection itself is TLS (or the URL is https). */
+  tls: boolean;
+}
+
+/** Sessions on one store, with one set of options. Create once at start-up, use per request. */
+export class Sessions<T extends SessionData = SessionData> {
+  readonly #ctx: SessionContext<T>;
+
+  constructor(options: SessionOptions<T>) {
+    this.#ctx = new SessionContext(options);
+  }
+
+  /** Whether the request came over HTTPS (X-Forwarded-Proto counts only with `trustProxy`). */
+  isHttps(request: SessionRequest): boolean {
+    if (request.tls) return true;
+    if (!this.#ctx.trustProxy) return false;
+    const proto = request.header('x-forwarded-proto');
+    return proto !== undefined && proto.split(',')[0]!.trim().toLowerCase() === 'https';
+  }
+
+  /** The CSRF refusal for this request, or undefined when it may proceed. */
+  checkCsrf(request: SessionRequest): DroveError | undefined {
+    const options = this.#ctx.csrf;
+    if (options === false) return undefined;
+    const forwardedHost = this.#ctx.trustProxy ? request.header('x-forwarded-host') : undefined;
+    return checkCsrf(
+      {
+        method: request.method,
+        origin: request.header('origin'),
+        secFetchSite: request.header('sec-fetch-site'),
+        host: forwardedHost?.split(',')[0]!.trim() ?? request.header('host'),
+        https: this.isHttps(request),
+      },
+      options,
+    );
+  }
+
+  /** Load the request's session: no store call without a well-formed cookie, one `get` otherwise. */
+  load(request: SessionRequest): Promise<RequestSession<T>> {
+    return RequestSession.load(this.#ctx, request.header('cookie'), this.isHttps(request));
+  }
+
+  /** Keys (SHA-256 of the ids) of the live sessions of `owner`, e.g. to count a user's devices. */
+  listOf(owner: string): Promise<string[]> {
+    return this.#ctx.ownedBy(owner);
+  }
+
+  /** Destroy every session of `owner` (after a password change, say). Returns how many. */
+  async destroyAllOf(owner: string): Promise<number> {
+    const count = await this.#ctx.deleteOwned(owner, []);
+    this.#ctx.emit?.({ type: 'destroy', count });
+    return count;
+  }
+}
+
+/**
+ * Sessions on a drove store, without any framework: the core the adapters
+ * (`drove/session/node`, `/express`, `/fastify`, `/hono`) wrap.
+ *
+ * @example
+ * ```ts
+ * import { createStore } from 'drove/stores';
+ * import { createSessions } from 'drove/session';
+ * const sessions = createSessions<{ userId: string }>({ store: createStore('sqlite:.drove/sessions.db') });
+ * const current = await sessions.load({ method: 'GET', tls: false, header: (n) => headers[n] });
+ * current.session.userId = 'u1';
+ * const setCookie = await current.commit(); // Set-Cookie lines to send
+ * ```
+ */
+export function createSessions<T extends SessionData = SessionData>(
+  options: SessionOptions<T>,
+): Sessions<T> {
+  return new Sessions(options);
+}
+
+/** A SessionRequest over node:http headers. */
+export function nodeRequest(
+  method: string | undefined,
+  headers: IncomingHttpHeaders,
+  tls: boolean,
+): SessionRequest {
+  return {
+    method: method ?? 'GET',
+    tls,
+    header: (name) => {
+      const value = headers[name];
+      return Array.isArray(value) ? value.join(', ') : value;
+    },
+  };
+}
