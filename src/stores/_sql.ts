@@ -94,8 +94,8 @@ const DEFAULT_SWEEP_LIMIT = 1000;
 const BACKLOG_SWEEP_DELAY_MS = 1000;
 const EMPTY = Buffer.alloc(0);
 
-/** The statements, built once per table and dialect. */
-function statements(t: string, d: SqlDialect) {
+/** The statements, built once per table and dialect (exported for query-plan tests). */
+export function sqlStatements(t: string, d: SqlDialect) {
   const now = d.now;
   const live = `NOT tombstone AND expires_at > ${now}`;
   return {
@@ -145,7 +145,7 @@ export function createSqlStore(
 ): SqlStore {
   const { name } = backend;
   const { prefix, maxValueSize, tombstoneTtlMs } = options;
-  const sql = statements(backend.table, backend.dialect);
+  const sql = sqlStatements(backend.table, backend.dialect);
   const sweepIntervalMs = sweepOptions.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
   const sweepLimit = sweepOptions.sweepLimit ?? DEFAULT_SWEEP_LIMIT;
 

@@ -40,8 +40,8 @@ export interface SqliteStoreOptions extends StoreOptions, SweepOptions {
 
 const TABLE = 'drove_store';
 
-/** Current time in ms from SQLite's own clock (julianday works on every SQLite 3 release). */
-const dialect: SqlDialect = {
+/** SQLite fragments; `now` is SQLite's own clock (julianday works on every SQLite 3 release). @internal */
+export const sqliteDialect: SqlDialect = {
   now: `CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)`,
   keyNotInJson: (param) => `key NOT IN (SELECT value FROM json_each(${param}))`,
   sweepLock: '',
@@ -97,7 +97,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqlStore {
   return createSqlStore(
     {
       name: 'sqlite',
-      dialect,
+      dialect: sqliteDialect,
       table: `"${TABLE}"`,
       async connect() {
         const { default: Database } = await importPeer(
