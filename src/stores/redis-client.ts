@@ -58,6 +58,8 @@ export interface RedisConnection {
    * failed once, a disconnected client fails at once instead of queueing.
    */
   usable(): ScriptClient | Promise<ScriptClient>;
+  /** The client if it is connected right now (the hot path), else undefined. */
+  readyClient(): ScriptClient | undefined;
   /** The raw ioredis client (benchmarks and tests). */
   readonly client: Redis | Cluster;
   close(): Promise<void>;
@@ -79,9 +81,7 @@ export async function openRedisConnection(
   const common: RedisOptions = {
     lazyConnect: true,
     connectTimeout: timeoutMs,
-    // A socket that owes replies and stays silent this long is destroyed and reconnected: the
-    // cure for a server that accepts connections but never answers.
-    socketTimeout: timeoutMs,
+    disconnectTimeout: timeoutMs,
     // Fail in-flight commands when their connection drops; never replay them later.
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
@@ -98,6 +98,9 @@ export async function openRedisConnection(
       slotsRefreshTimeout: timeoutMs,
       redisOptions: {
         ...common,
+        // A node socket that owes replies and stays silent this long is destroyed (see
+        // watchSilence for the standalone client, which avoids this per-command timer).
+        socketTimeout: timeoutMs,
         ...(seed.username ? { username: decodeURIComponent(seed.username) } : {}),
         ...(seed.password ? { password: decodeURIComponent(seed.password) } : {}),
         ...(seed.protocol === 'rediss:' ? { tls: {} } : {}),
@@ -111,6 +114,7 @@ export async function openRedisConnection(
       retryStrategy: retryDelay,
     });
   }
+  const stopWatching = options.nodes ? () => {} : watchSilence(client as Redis, timeoutMs);
   for (const [name, lua] of Object.entries(SCRIPTS)) {
     client.defineCommand(name, { numberOfKeys: 1, lua });
   }
@@ -153,6 +157,9 @@ export async function openRedisConnection(
 
   return {
     client,
+    readyClient() {
+      return client.status === 'ready' ? scripted : undefined;
+    },
     usable() {
       if (client.status === 'ready') return scripted;
       if (settledOnce || closing) throw unavailable();
@@ -160,6 +167,7 @@ export async function openRedisConnection(
     },
     async close() {
       closing = true;
+      stopWatching();
       // Only a live socket has an 'end' to wait for; a reconnecting client just stops retrying.
       const live = ['connecting', 'connect', 'ready'].includes(client.status);
       const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
@@ -168,5 +176,52 @@ export async function openRedisConnection(
       // 'end' normally follows at once; do not let a stuck socket hold close() up.
       await Promise.race([ended, new Promise<void>((r) => setTimeout(r, timeoutMs).unref())]);
     },
+  };
+}
+
+/**
+ * Destroys a standalone connection that owes replies and has received nothing for `timeoutMs`
+ * (a server or network that accepts but never answers, during the handshake or later), so that
+ * the client reconnects instead of waiting forever. One timer per store: ioredis's own
+ * `socketTimeout` arms a timer per command, which costs the read path measurably.
+ */
+function watchSilence(client: Redis, timeoutMs: number): () => void {
+  // ioredis keeps the replies it is owed in `commandQueue` (not in its typings).
+  const owed = () =>
+    (client as unknown as { commandQueue: { length: number } }).commandQueue.length;
+  let watched: Redis['stream'] | undefined;
+  let chunks = 0;
+  let seenChunks = 0;
+  let quietSince = 0;
+  const onData = () => {
+    chunks++;
+  };
+  const timer = setInterval(
+    () => {
+      const stream = client.stream as Redis['stream'] | undefined;
+      if (stream !== watched) {
+        watched?.off('data', onData);
+        stream?.on('data', onData);
+        watched = stream;
+        quietSince = 0;
+      }
+      const now = Date.now();
+      if (owed() === 0 || chunks !== seenChunks) {
+        seenChunks = chunks;
+        quietSince = owed() === 0 ? 0 : now;
+        return;
+      }
+      if (quietSince === 0) quietSince = now;
+      else if (now - quietSince >= timeoutMs) {
+        quietSince = 0;
+        stream?.destroy(new Error(`no reply within ${timeoutMs} ms; reconnecting`));
+      }
+    },
+    Math.max(10, Math.floor(timeoutMs / 4)),
+  );
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    watched?.off('data', onData);
   };
 }

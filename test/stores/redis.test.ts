@@ -3,6 +3,7 @@
  * loopback relay, plus Redis-specific checks: the entry and its tombstone are one key, touch
  * sends no value, and a stopped server fails fast and heals.
  */
+import { type AddressInfo, createConnection, createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DroveError } from '../../src/errors.js';
@@ -87,6 +88,54 @@ describe('redis store specifics', () => {
     } finally {
       await store.close();
       await own.stop();
+    }
+  });
+
+  it('a connection that goes silent without closing is abandoned within the timeout, then the store heals', async () => {
+    // Unlike the relay's blackhole (which breaks open connections), this proxy keeps the open
+    // socket and silently drops bytes: only the store's own silence watchdog can notice.
+    let frozen = false;
+    const proxy = createServer((client) => {
+      const upstream = createConnection({ host: server.host, port: server.port });
+      client.on('data', (chunk) => frozen || upstream.write(chunk));
+      upstream.on('data', (chunk) => frozen || client.write(chunk));
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      for (const socket of [client, upstream]) socket.on('close', end).on('error', end);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const { port } = proxy.address() as AddressInfo;
+    const store = createStore(`redis://127.0.0.1:${port}`, { timeoutMs: 500, prefix: 'silent:' });
+    try {
+      await store.ready();
+      expect((await store.create('k', 'v', { ttlMs: 30_000 })).ok).toBe(true);
+      frozen = true;
+      const err = await store.get('k').then(
+        () => undefined,
+        (e: DroveError) => e,
+      );
+      expect(err?.code).toBe('DROVE_ERR_STORE_UNAVAILABLE');
+      // Long enough for the watchdog to give up on the silent socket.
+      await new Promise((r) => setTimeout(r, 1500));
+      frozen = false;
+      const entry = await waitFor('the store to heal', async () => {
+        try {
+          return await store.get('k');
+        } catch {
+          return undefined;
+        }
+      });
+      expect(entry.value.toString()).toBe('v');
+      // A socket that lost bytes must not be reused: replies would go to the wrong callers.
+      for (let i = 0; i < 3; i++) {
+        expect(await store.get('absent')).toBeUndefined();
+        expect((await store.get('k'))?.value.toString()).toBe('v');
+      }
+    } finally {
+      await store.close();
+      proxy.close();
     }
   });
 
