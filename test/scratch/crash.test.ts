@@ -77,3 +77,11 @@ it('a worker SIGKILLed mid-download leaves a directory that the next start remov
   expect(existsSync(own)).toBe(false);
   expect(readdirSync(root)).toEqual([]);
 });
+
+it('a process that exits normally mid-transaction removes its directory on the way out', async () => {
+  const child = start('exit');
+  const { dir } = (await firstLine(child)) as { dir: string };
+  const [code] = await once(child, 'exit');
+  expect(code).toBe(0);
+  expect(existsSync(dir)).toBe(false);
+});

@@ -1,0 +1,20 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+describe('drove/scratch imports', () => {
+  it('never imports a web framework at runtime, and undici only lazily', () => {
+    const dir = import.meta.dirname;
+    for (const file of readdirSync(dir).filter(
+      (f) => f.endsWith('.ts') && !f.endsWith('.test.ts'),
+    )) {
+      const source = readFileSync(join(dir, file), 'utf8');
+      const runtime = [...source.matchAll(/^import (?!type )[^;]*? from '([^']+)'/gms)].map(
+        (m) => m[1],
+      );
+      for (const pkg of runtime) {
+        expect(pkg, `${file} imports ${pkg}`).toMatch(/^(node:|\.\.?\/)/);
+      }
+    }
+  });
+});
