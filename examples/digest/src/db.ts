@@ -10,7 +10,7 @@ export type Row = Record<string, unknown>;
 export interface Database {
   readonly kind: 'sqlite' | 'postgres';
   /** Rows of a SELECT, or of a statement with RETURNING. */
-  query<T extends Row = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  query<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Number of rows a write statement changed. */
   run(sql: string, params?: unknown[]): Promise<number>;
   close(): Promise<void>;
@@ -32,11 +32,11 @@ async function openSqlite(path: string): Promise<Database> {
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 2000');
   db.pragma('synchronous = NORMAL');
-  const statements = new Map<string, ReturnType<typeof db.prepare>>();
+  const statements = new Map<string, import('better-sqlite3').Statement<unknown[]>>();
   const prepare = (sql: string) => {
     let statement = statements.get(sql);
     if (!statement) {
-      statement = db.prepare(sql);
+      statement = db.prepare<unknown[]>(sql);
       statements.set(sql, statement);
     }
     return statement;
@@ -44,7 +44,7 @@ async function openSqlite(path: string): Promise<Database> {
   const bind = (params: unknown[]) => params.map((p) => (typeof p === 'boolean' ? Number(p) : p));
   return {
     kind: 'sqlite',
-    async query<T extends Row>(sql: string, params: unknown[] = []) {
+    async query<T>(sql: string, params: unknown[] = []) {
       return prepare(sql).all(...bind(params)) as T[];
     },
     async run(sql, params = []) {
@@ -67,7 +67,7 @@ async function openPostgres(url: string): Promise<Database> {
   };
   return {
     kind: 'postgres',
-    async query<T extends Row>(sql: string, params: unknown[] = []) {
+    async query<T>(sql: string, params: unknown[] = []) {
       return (await pool.query(numbered(sql), params)).rows as T[];
     },
     async run(sql, params = []) {

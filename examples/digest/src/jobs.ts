@@ -134,13 +134,18 @@ export async function fail(
   );
 }
 
-/** Jobs whose last lease expired after their final attempt: nobody will take them, so say so. */
+/**
+ * Jobs nobody will finish: a URL job whose last allowed lease expired, or an upload whose web
+ * process died mid-request (uploads are never retried: the bytes are gone with the request).
+ */
 export async function failAbandoned(db: Database): Promise<number> {
+  const now = Date.now();
   return db.run(
     `UPDATE digests SET status = 'failed', phase = NULL, lease_token = NULL, finished_at = ?,
-            error = 'The worker processing this file stopped ' || attempts || ' times; giving up.'
-      WHERE status = 'running' AND source = 'url' AND attempts >= max_attempts AND lease_expires_at < ?`,
-    [Date.now(), Date.now()],
+            error = CASE WHEN source = 'upload' THEN 'The upload was interrupted; please upload the file again.'
+                         ELSE 'The worker processing this file stopped ' || attempts || ' times; giving up.' END
+      WHERE status = 'running' AND lease_expires_at < ? AND (source = 'upload' OR attempts >= max_attempts)`,
+    [now, now],
   );
 }
 
