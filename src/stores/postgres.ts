@@ -45,7 +45,8 @@ export interface PostgresStoreOptions extends StoreOptions, SweepOptions {
 const DEFAULT_TABLE = 'drove_store';
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
-const dialect: SqlDialect = {
+/** PostgreSQL fragments; `now` is the database's clock. @internal */
+export const postgresDialect: SqlDialect = {
   // now() is the start of the (single-statement) transaction: one instant per statement.
   now: '(extract(epoch from now()) * 1000)::bigint',
   keyNotInJson: (param) => `key NOT IN (SELECT jsonb_array_elements_text(${param}::jsonb))`,
@@ -174,7 +175,7 @@ export function createPostgresStore(options: PostgresStoreOptions): SqlStore {
   return createSqlStore(
     {
       name: 'postgres',
-      dialect,
+      dialect: postgresDialect,
       table: quoted,
       connect: () =>
         withDeadline('postgres', bootTimeoutMs, async () => {
