@@ -44,10 +44,12 @@ export async function freeBase(): Promise<number> {
   throw new Error('no free port range found');
 }
 
+type Falsy = false | null | undefined | 0 | '';
+
 /** Poll `check` until it returns a truthy value or `ms` passes. */
 export async function waitFor<T>(
   what: string,
-  check: () => T | Promise<T>,
+  check: () => Promise<T | Falsy> | T | Falsy,
   ms = 20_000,
 ): Promise<T> {
   const deadline = Date.now() + ms;
@@ -55,7 +57,7 @@ export async function waitFor<T>(
   while (Date.now() < deadline) {
     try {
       const value = await check();
-      if (value) return value;
+      if (value) return value as T;
     } catch (err) {
       last = err;
     }
