@@ -93,6 +93,28 @@ describe('memcached specifics', () => {
     }
   });
 
+  it('an entry moved to another owner leaves the first index and joins the second', async () => {
+    const store = createStore(`memcached://127.0.0.1:${server.port}`, {
+      prefix: `own${randomUUID().slice(0, 8)}:`,
+    });
+    try {
+      const created = await store.create('s', 'x', { ttlMs: 30_000, owner: 'alice' });
+      if (!created.ok) throw new Error('create failed');
+      const moved = await store.update('s', 'y', {
+        version: created.version,
+        ttlMs: 30_000,
+        owner: 'bob',
+      });
+      expect(moved.ok).toBe(true);
+      expect(await store.ownedBy('alice')).toEqual([]);
+      expect(await store.ownedBy('bob')).toEqual(['s']);
+      expect(await store.deleteOwned('alice')).toBe(0);
+      expect((await store.get('s'))?.owner).toBe('bob');
+    } finally {
+      await store.close();
+    }
+  });
+
   it('converts a TTL over 30 days to the absolute time memcached expects', async () => {
     const store = createStore(`memcached://127.0.0.1:${server.port}`, {
       prefix: `ttl${randomUUID().slice(0, 8)}:`,
