@@ -5,6 +5,7 @@ import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import {
   FIXTURES,
   freeBase,
@@ -87,6 +88,19 @@ describe('balancing', () => {
     expect(seen.slice(1).every((s) => s.reused)).toBe(true);
     for (let i = 1; i < seen.length; i++) expect(seen[i]!.name).not.toBe(seen[i - 1]!.name);
     expect(new Set(seen.map((s) => s.name)).size).toBe(3);
+  });
+
+  it('passes WebSocket upgrades through to an instance (echo)', async () => {
+    const runner = await formation(['-m', 'web=2']);
+    await allUp(runner, 2);
+    const ws = new WebSocket(`ws://127.0.0.1:${runner.base}/ws`);
+    const reply = await new Promise<string>((resolve, reject) => {
+      ws.once('open', () => ws.send('hello'));
+      ws.once('message', (data) => resolve(String(data)));
+      ws.once('error', reject);
+    });
+    ws.close();
+    expect(reply).toMatch(/^web\.[12]:hello$/);
   });
 
   it('a rolling restart of every web instance under load: zero non-2xx, zero errors', async () => {
