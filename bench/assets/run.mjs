@@ -130,7 +130,15 @@ for (const [scenario, byKind] of Object.entries(results)) {
     ratios['drove-express / serve-static'] = med['drove-express'] / med['serve-static'];
     ratios['drove-node / serve-static'] = med['drove-node'] / med['serve-static'];
   }
-  summary[scenario] = { medianRps: med, ratios };
+  // The machine is shared and noisy: also compare round by round (the two servers of a pair ran
+  // minutes apart at most) and count how many rounds drove won.
+  const perRound = {};
+  for (const name of Object.keys(ratios)) {
+    const [a, b] = name.split(' / ');
+    const rs = byKind[a].map((x, i) => x.rps / byKind[b][i].rps);
+    perRound[name] = { median: median(rs), won: rs.filter((r) => r >= 1).length, of: rs.length };
+  }
+  summary[scenario] = { medianRps: med, ratios, perRound };
   out.push('', `Accept-Encoding: ${scenario}`, '', '| server | req/s (median) | MiB/s | p99 ms |');
   out.push('|---|---:|---:|---:|');
   for (const k of kinds) {
@@ -138,7 +146,10 @@ for (const [scenario, byKind] of Object.entries(results)) {
   }
   out.push('');
   for (const [name, ratio] of Object.entries(summary[scenario].ratios)) {
-    out.push(`- ${name}: ${ratio.toFixed(2)}x`);
+    const pr = summary[scenario].perRound[name];
+    out.push(
+      `- ${name}: ${ratio.toFixed(2)}x (median of per-round ratios ${pr.median.toFixed(2)}x, drove ahead in ${pr.won}/${pr.of} rounds)`,
+    );
   }
 }
 console.log(out.join('\n'));

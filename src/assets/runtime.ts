@@ -4,7 +4,7 @@
  * writes: the build folder is immutable while the app runs.
  */
 import path from 'node:path';
-import { AssetUnknownError, InvalidOptionError } from '../errors.js';
+import { AssetUnknownError, BuildConfigError, InvalidOptionError } from '../errors.js';
 import { buildFileTable, type Representation, type TableEntry } from './file-table.js';
 import { type Manifest, readManifest } from './manifest.js';
 import { chooseCoding, ifNoneMatchHits } from './negotiate.js';
@@ -108,6 +108,15 @@ export function createAssets(options: CreateAssetsOptions): Assets {
     maxCachedFileBytes: options.maxCachedFileBytes ?? 512 * 1024,
     maxCacheBytes: options.maxCacheBytes ?? 64 * 1024 * 1024,
   });
+  // A folder copied half-way would serve pages with dead links: refuse to start instead.
+  for (const file of Object.keys(manifest.files)) {
+    if (!table.has(file)) {
+      throw new BuildConfigError({
+        source: path.join(dir, 'manifest.json'),
+        reason: `lists ${JSON.stringify(file)} but the build folder has no such file; rebuild or redeploy the whole folder`,
+      });
+    }
+  }
   const entry = (name: string) => {
     const file = Object.hasOwn(manifest.entries, name) ? manifest.entries[name] : undefined;
     if (file === undefined) throw new AssetUnknownError({ name });

@@ -2,7 +2,7 @@
  * The static handler over node:http: cache headers, ETag/304, encoding negotiation, HEAD,
  * content types, 404/405, start-up errors, and traversal fuzzing that never escapes the folder.
  */
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -77,6 +77,20 @@ describe('assetUrl', () => {
       expect.objectContaining({
         code: 'DROVE_ERR_ASSETS_NOT_BUILT',
         message: expect.stringContaining('drove build'),
+      }),
+    );
+  });
+});
+
+describe('start-up checks', () => {
+  it('refuses an incomplete build folder (a manifest file is missing)', () => {
+    const copy = path.join(fixture.root, 'partial');
+    cpSync(fixture.dir, copy, { recursive: true, verbatimSymlinks: true });
+    rmSync(path.join(copy, assets.manifest.entries['style.css']!));
+    expect(() => createAssets({ dir: copy })).toThrow(
+      expect.objectContaining({
+        code: 'DROVE_ERR_BUILD_CONFIG',
+        message: expect.stringContaining(assets.manifest.entries['style.css']!),
       }),
     );
   });
