@@ -88,7 +88,8 @@ export class ScratchSpace implements Scratch {
   readonly map: Map<unknown, unknown> = new Map();
   readonly #path: string;
   readonly #options: ResolvedOptions;
-  readonly #controller = new AbortController();
+  /** Created on first use of `signal`: most requests never look, and aborting costs an Error. */
+  #controller: AbortController | undefined;
   readonly #memo = new Map<unknown, unknown>();
   readonly #sizes = new Map<string, number>();
   #created = false;
@@ -110,6 +111,10 @@ export class ScratchSpace implements Scratch {
   }
 
   get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#state !== 'open') this.#controller.abort(this.#endReason());
+    }
     return this.#controller.signal;
   }
 
@@ -211,7 +216,7 @@ export class ScratchSpace implements Scratch {
     if (this.#state !== 'open') return;
     this.#state = 'aborted';
     this.#abortReason = reason;
-    this.#controller.abort(new ScratchAbortedError({ reason }));
+    this.#controller?.abort(this.#endReason());
   }
 
   /** Whether `abort` was called; its reason. */
@@ -228,7 +233,7 @@ export class ScratchSpace implements Scratch {
   async #close(): Promise<void> {
     if (this.#state === 'open') {
       this.#state = 'closed';
-      this.#controller.abort(new ScratchAbortedError({ reason: 'the transaction ended' }));
+      this.#controller?.abort(this.#endReason());
     }
     this.map.clear();
     this.#memo.clear();
@@ -253,6 +258,11 @@ export class ScratchSpace implements Scratch {
     const forget = () => this.#inflight.delete(operation);
     operation.then(forget, forget);
     return operation;
+  }
+
+  #endReason(): Error {
+    const reason = this.#state === 'aborted' ? this.#abortReason : 'the transaction ended';
+    return new ScratchAbortedError({ reason });
   }
 
   #assertOpen(call: string): void {
