@@ -10,7 +10,12 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { StoreProtocolError, StoreUnavailableError, ValueTooLargeError } from '../errors.js';
+import {
+  InvalidOptionError,
+  StoreProtocolError,
+  StoreUnavailableError,
+  ValueTooLargeError,
+} from '../errors.js';
 import {
   asUnavailable,
   checkKey,
@@ -81,10 +86,15 @@ class MemcachedStore implements Store {
   constructor(options: MemcachedStoreOptions) {
     this.options = resolveStoreOptions(options);
     const ownerIndexTtlMs = options.ownerIndexTtlMs ?? MAX_RELATIVE_TTL_S * 1000;
-    checkTtl(ownerIndexTtlMs);
+    if (!Number.isInteger(ownerIndexTtlMs) || ownerIndexTtlMs <= 0) {
+      throw new InvalidOptionError({
+        option: 'ownerIndexTtlMs',
+        reason: `expected a positive integer, got ${ownerIndexTtlMs}`,
+      });
+    }
     this.ownerIndexTtlS = Math.ceil(ownerIndexTtlMs / 1000);
     if (!Array.isArray(options.servers) || options.servers.length === 0) {
-      throw new StoreUnavailableError({ store: NAME, reason: 'no servers given' });
+      throw new InvalidOptionError({ option: 'servers', reason: 'expected at least one server' });
     }
     this.servers = options.servers.map(
       (s) => new MetaConnection({ host: s.host, port: s.port, timeoutMs: this.options.timeoutMs }),
