@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -346,6 +346,20 @@ describe('file()', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('the directory', () => {
+  it('is created only when first used, and never adopted if the name already exists', async () => {
+    await withScratch(
+      async (scratch) => {
+        expect(entries()).toEqual([]); // named, not created
+        await mkdir(join(root, scratch.id)); // someone planted it
+        expect(() => scratch.dir).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+      },
+      { dir: root },
+    );
+    expect(entries()).toHaveLength(1); // the planted one, left alone
   });
 });
 

@@ -84,9 +84,10 @@ type State = 'open' | 'aborted' | 'closed';
 
 /** The one implementation of `Scratch`; adapters only decide when it opens and closes. */
 export class ScratchSpace implements Scratch {
-  readonly id: string;
   readonly map: Map<unknown, unknown> = new Map();
-  readonly #path: string;
+  /** Named on first use: most requests never touch their scratch space, so they pay nothing. */
+  #id: string | undefined;
+  #path: string | undefined;
   readonly #options: ResolvedOptions;
   /** Created on first use of `signal`: most requests never look, and aborting costs an Error. */
   #controller: AbortController | undefined;
@@ -104,10 +105,17 @@ export class ScratchSpace implements Scratch {
 
   constructor(options: ResolvedOptions) {
     this.#options = options;
-    this.id = newDirName();
-    this.#path = join(options.dir, this.id);
-    liveDirs.add(this.#path);
-    installExitHook();
+  }
+
+  get id(): string {
+    this.#id ??= newDirName();
+    return this.#id;
+  }
+
+  /** Where the directory is (or will be); does not create it. */
+  get #where(): string {
+    this.#path ??= join(this.#options.dir, this.id);
+    return this.#path;
   }
 
   get signal(): AbortSignal {
@@ -124,16 +132,27 @@ export class ScratchSpace implements Scratch {
 
   get dir(): string {
     this.#assertOpen('dir');
+    const path = this.#where;
     if (!this.#created) {
-      mkdirSync(this.#path, { recursive: true, mode: 0o700 });
+      liveDirs.add(path);
+      installExitHook();
+      // Not recursive: if the name exists already (say, planted in a shared /tmp), fail loudly
+      // instead of writing into a directory someone else controls.
+      try {
+        mkdirSync(path, { mode: 0o700 });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        mkdirSync(this.#options.dir, { recursive: true }); // the root vanished; make it again
+        mkdirSync(path, { mode: 0o700 });
+      }
       this.#created = true;
     }
-    return this.#path;
+    return path;
   }
 
   file(name: string): string {
     this.#assertOpen('file()');
-    const path = insidePath(this.#path, name);
+    const path = insidePath(this.#where, name);
     void this.dir;
     return path;
   }
@@ -243,8 +262,10 @@ export class ScratchSpace implements Scratch {
     for (const stream of this.#streams) stream.destroy();
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
     try {
-      if (this.#created) await rm(this.#path, { recursive: true, force: true, maxRetries: 3 });
-      liveDirs.delete(this.#path);
+      if (this.#path !== undefined && this.#created) {
+        await rm(this.#path, { recursive: true, force: true, maxRetries: 3 });
+        liveDirs.delete(this.#path);
+      }
     } catch (err) {
       // Left for the exit hook or the next sweep; never turn a finished transaction into a failure.
       process.emitWarning(`could not remove scratch directory ${this.#path}: ${String(err)}`, {
