@@ -19,7 +19,12 @@ async function measure(mode) {
   const result = await autocannon({ url, connections, duration });
   child.kill();
   await once(child, 'exit');
-  return { mode, rps: Math.round(result.requests.average), p99: result.latency.p99, errors: result.errors + result.non2xx };
+  return {
+    mode,
+    rps: Math.round(result.requests.average),
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx,
+  };
 }
 
 const results = {};
@@ -28,4 +33,6 @@ for (const mode of ['plain', 'scratch', 'mkdtemp', 'scratch-file']) {
   console.log(results[mode]);
 }
 console.log(`scratch (no disk) / plain:  ${(results.scratch.rps / results.plain.rps).toFixed(2)}`);
-console.log(`scratch-file / mkdtemp:     ${(results['scratch-file'].rps / results.mkdtemp.rps).toFixed(2)}`);
+console.log(
+  `scratch-file / mkdtemp:     ${(results['scratch-file'].rps / results.mkdtemp.rps).toFixed(2)}`,
+);
