@@ -15,7 +15,6 @@ import type {
 export type * from './types.js';
 
 declare global {
-  // biome-ignore lint/style/noNamespace: Express's request type is only extensible this way.
   namespace Express {
     interface Request {
       /** Set by drove's session middleware. Type your data by augmenting `DefaultSessionData`. */

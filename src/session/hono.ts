@@ -2,7 +2,7 @@
  * `drove/session/hono`: sessions as Hono middleware (`c.get('session')`).
  * @module
  */
-import type { Context, MiddlewareHandler } from 'hono';
+import type { MiddlewareHandler } from 'hono';
 import { answerFor } from './respond.js';
 import { createSessions, type SessionRequest } from './sessions.js';
 import type { AdapterOptions, Session, SessionData, SessionOptions } from './types.js';
@@ -41,7 +41,7 @@ export function session<T extends SessionData = SessionData>(
   const sessions = createSessions(options);
   const { errors, retryAfterSeconds } = options;
 
-  const fail = (c: Context, err: unknown): Response => {
+  const fail = (err: unknown): Response => {
     const found = answerFor(err, errors, retryAfterSeconds);
     if (!found) throw err;
     return new Response(found.body, { status: found.status, headers: found.headers });
@@ -59,7 +59,7 @@ export function session<T extends SessionData = SessionData>(
       if (refused) throw refused;
       current = await sessions.load(info);
     } catch (err) {
-      return fail(c, err);
+      return fail(err);
     }
     c.set('session', current.session);
     await next();
@@ -67,7 +67,7 @@ export function session<T extends SessionData = SessionData>(
       const cookies = await current.commit();
       for (const line of cookies) c.header('set-cookie', line, { append: true });
     } catch (err) {
-      const answer = fail(c, err);
+      const answer = fail(err);
       // Drop the handler's response first: Hono would copy its headers onto the answer.
       c.res = undefined;
       c.res = answer;

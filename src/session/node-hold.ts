@@ -37,6 +37,8 @@ export function createNodeMiddleware<T extends SessionData>(
       headers: { 'content-type': 'text/plain; charset=utf-8' },
       body: 'Internal Server Error',
     };
+    // The handler's own headers (Content-Length above all) describe a response that is not sent.
+    for (const name of res.getHeaderNames()) res.removeHeader(name);
     res.writeHead(status, headers).end(body);
   };
 

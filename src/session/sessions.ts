@@ -41,7 +41,7 @@ export class Sessions<T extends SessionData = SessionData> {
         method: request.method,
         origin: request.header('origin'),
         secFetchSite: request.header('sec-fetch-site'),
-        host: forwardedHost?.split(',')[0]!.trim() ?? request.header('host'),
+        host: forwardedHost?.split(',')[0]?.trim() ?? request.header('host'),
         https: this.isHttps(request),
       },
       options,
