@@ -141,8 +141,12 @@ function sqliteController(
   db: BetterSqlite3.Database,
   fail: (err: unknown) => Error,
 ): SqlController {
-  const prepared = new Map<string, { statement: BetterSqlite3.Statement; order: number[] }>();
-  const prepare = (sql: string) => {
+  type Prepared = {
+    statement: BetterSqlite3.Statement;
+    bind: (params: readonly unknown[]) => unknown[];
+  };
+  const prepared = new Map<string, Prepared>();
+  const prepare = (sql: string): Prepared => {
     let entry = prepared.get(sql);
     if (!entry) {
       const order: number[] = [];
@@ -150,7 +154,11 @@ function sqliteController(
         order.push(Number(n) - 1);
         return '?';
       });
-      entry = { statement: db.prepare(text), order };
+      const inOrder = order.every((n, i) => n === i);
+      entry = {
+        statement: db.prepare(text),
+        bind: inOrder ? (params) => params as unknown[] : (params) => order.map((i) => params[i]),
+      };
       prepared.set(sql, entry);
     }
     return entry;
@@ -158,16 +166,16 @@ function sqliteController(
   return {
     rows(sql, params) {
       try {
-        const { statement, order } = prepare(sql);
-        return statement.all(...order.map((i) => params[i])) as SqlRow[];
+        const { statement, bind } = prepare(sql);
+        return statement.all(...bind(params)) as SqlRow[];
       } catch (err) {
         throw fail(err);
       }
     },
     run(sql, params) {
       try {
-        const { statement, order } = prepare(sql);
-        return statement.run(...order.map((i) => params[i])).changes;
+        const { statement, bind } = prepare(sql);
+        return statement.run(...bind(params)).changes;
       } catch (err) {
         throw fail(err);
       }
