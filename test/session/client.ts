@@ -6,6 +6,7 @@ export interface Reply {
   headers: Record<string, string | string[] | undefined>;
   setCookie: string[];
   body: string;
+  // biome-ignore lint/suspicious/noExplicitAny: test bodies are asserted field by field.
   json(): any;
 }
 
