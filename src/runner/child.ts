@@ -103,7 +103,7 @@ export class GroupProcess {
       // The group may outlive its leader; make sure nothing is left, then wait for the output.
       this.signal('SIGKILL');
       lifeline.destroy();
-      await Promise.race([output, new Promise((r) => setTimeout(r, 1000))]);
+      await Promise.race([output, new Promise((r) => setTimeout(r, 5000))]);
       return reported ?? own;
     });
   }

@@ -140,9 +140,10 @@ describe('exit codes', () => {
     const runner = running;
     await waitFor('web up', () => runner.output().includes('web.1 is ready'));
     const out = runner.output();
-    expect(out.indexOf('release PORT=[')).toBeLessThan(out.indexOf('web.1 listening'));
-    expect(out.match(/\| release PORT=\[\]/g)).toHaveLength(1);
-    expect((await get(`http://127.0.0.1:${base}/`)).body.name).toBe('web.1');
+    expect(out, out).toMatch(/release +\| release PORT=\[\][^]*web\.1 +\| web\.1 listening/);
+    expect(out.match(/\| release PORT=\[\]/g), out).toHaveLength(1);
+    const res = await get(`http://127.0.0.1:${base}/`);
+    expect(res.body.name, `${res.status} ${out}`).toBe('web.1');
   });
 
   it('a port in use is a clear error naming port and owner', async () => {
