@@ -97,24 +97,47 @@ export function forwardRequestHeaders(raw: readonly string[], ctx: ForwardContex
   return out;
 }
 
+/** An instance's response headers, ready for `res.writeHead`. */
+export interface BackHeaders {
+  /** Flat `[name, value, …]` list without hop-by-hop headers. */
+  headers: string[];
+  /** The `Content-Length` the instance announced, or -1. */
+  contentLength: number;
+}
+
 /**
  * Turn an instance's raw response headers (undici gives Buffers) into the flat string list for
  * `res.writeHead`, without hop-by-hop headers: Node frames the response to the client itself.
+ * Header bytes are Latin-1 on the wire, as Node's own parser reads them.
  */
-export function backResponseHeaders(raw: readonly (Buffer | string)[]): string[] {
-  const out: string[] = [];
+export function backResponseHeaders(raw: readonly (Buffer | string)[]): BackHeaders {
+  const headers: string[] = [];
+  let contentLength = -1;
   let connectionTokens: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = String(raw[i]);
-    const lower = name.toLowerCase();
-    if (lower === 'connection') {
-      connectionTokens = addTokens(connectionTokens, String(raw[i + 1]));
-    } else if (!HOP_BY_HOP.has(lower)) {
-      out.push(name, String(raw[i + 1]));
+    const name = latin1(raw[i] as Buffer | string);
+    const value = latin1(raw[i + 1] as Buffer | string);
+    // Only names as long as a hop-by-hop one (or content-length) need a closer look.
+    const len = name.length;
+    if (len === 2 || len === 7 || len === 10 || len === 14 || len === 16 || len === 17) {
+      const lower = name.toLowerCase();
+      if (lower === 'connection') {
+        if (value !== 'keep-alive' && value !== 'close') {
+          connectionTokens = addTokens(connectionTokens, value);
+        }
+        continue;
+      }
+      if (HOP_BY_HOP.has(lower)) continue;
+      if (lower === 'content-length') contentLength = Number(value);
     }
+    headers.push(name, value);
   }
-  if (connectionTokens) dropNamed(out, connectionTokens);
-  return out;
+  if (connectionTokens) dropNamed(headers, connectionTokens);
+  return { headers, contentLength };
+}
+
+function latin1(bytes: Buffer | string): string {
+  return typeof bytes === 'string' ? bytes : bytes.toString('latin1');
 }
 
 function addTokens(set: Set<string> | undefined, value: string): Set<string> {

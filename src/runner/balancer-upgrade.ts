@@ -71,7 +71,7 @@ export function proxyUpgrade(
     upstream.on('response', (res) => {
       // The instance refused the handshake: relay its answer, delimited by closing the connection.
       client.write(
-        statusBlock(res, [...backResponseHeaders(res.rawHeaders), 'connection', 'close']),
+        statusBlock(res, [...backResponseHeaders(res.rawHeaders).headers, 'connection', 'close']),
       );
       res.pipe(client);
       settle({ kind: 'relayed', closed: closedPromise(client) });

@@ -108,7 +108,12 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 
 /** The last instance a client connection was sent to, so the next request goes elsewhere. */
 const lastBackend = Symbol('drove.balancer.last');
-type TrackedSocket = Socket & { [lastBackend]?: Backend };
+/** Exchanges in progress on a client connection, aborted if it closes. */
+const exchanges = Symbol('drove.balancer.exchanges');
+type TrackedSocket = Socket & {
+  [lastBackend]?: Backend;
+  [exchanges]?: Set<{ done: boolean; abort(): void }>;
+};
 
 /**
  * Create a balancer. Nothing listens until `listen()`; instances get traffic once `add()`ed.
@@ -223,7 +228,12 @@ export function createBalancer(options: BalancerOptions): Balancer {
   class ProxyExchange implements Dispatcher.DispatchHandler {
     private tried: Backend[] | undefined;
     private abortUpstream: ((err?: Error) => void) | undefined;
-    private done = false;
+    private resume: (() => void) | undefined;
+    /** Response bytes announced by the instance, or -1 (chunked / unknown). */
+    private contentLength = -1;
+    /** A body that arrived in one piece, sent with `res.end()` (one write, no extra work). */
+    private held: Buffer | undefined;
+    done = false;
     private readonly hasBody: boolean;
 
     constructor(
@@ -235,15 +245,14 @@ export function createBalancer(options: BalancerOptions): Balancer {
       this.hasBody =
         req.headers['transfer-encoding'] !== undefined ||
         (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
-      res.once('close', () => {
-        if (!this.done) this.abortUpstream?.(new Error('client went away'));
-      });
     }
 
     send(): void {
       const b = this.backend;
       b.inFlight++;
-      (this.req.socket as TrackedSocket)[lastBackend] = b;
+      const socket = this.req.socket as TrackedSocket;
+      socket[lastBackend] = b;
+      socket[exchanges]?.add(this);
       b.pool.dispatch(
         {
           origin: b.origin,
@@ -258,6 +267,11 @@ export function createBalancer(options: BalancerOptions): Balancer {
       );
     }
 
+    /** The client connection closed: stop the instance's work if the response is not done. */
+    abort(): void {
+      if (!this.done) this.abortUpstream?.(new Error('client went away'));
+    }
+
     onConnect(abort: (err?: Error) => void): void {
       this.abortUpstream = abort;
     }
@@ -265,19 +279,33 @@ export function createBalancer(options: BalancerOptions): Balancer {
     onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
       const res = this.res;
       if (res.destroyed || statusCode < 200) return true; // 1xx: the final status follows
-      res.writeHead(statusCode, statusText, backResponseHeaders(raw));
-      res.on('drain', resume);
+      const back = backResponseHeaders(raw);
+      this.contentLength = back.contentLength;
+      this.resume = resume;
+      res.writeHead(statusCode, statusText, back.headers);
       return true;
     }
 
     onData(chunk: Buffer): boolean {
-      return this.res.write(chunk);
+      if (this.held === undefined && chunk.length === this.contentLength) {
+        this.held = chunk;
+        return true;
+      }
+      const ok = this.res.write(chunk);
+      if (!ok) this.res.once('drain', this.resume as () => void);
+      return ok;
     }
 
     onComplete(): void {
-      this.done = true;
+      this.settle();
       finished(this.backend);
-      this.res.end();
+      if (this.held) this.res.end(this.held);
+      else this.res.end();
+    }
+
+    private settle(): void {
+      this.done = true;
+      (this.req.socket as TrackedSocket)[exchanges]?.delete(this);
     }
 
     onError(error: Error): void {
@@ -287,7 +315,7 @@ export function createBalancer(options: BalancerOptions): Balancer {
       const connectFailed = CONNECT_ERRORS.has(code);
       if (connectFailed) quarantine(b, error);
       if (this.res.headersSent || this.res.destroyed) {
-        this.done = true;
+        this.settle();
         this.res.destroy(error);
         return;
       }
@@ -303,7 +331,7 @@ export function createBalancer(options: BalancerOptions): Balancer {
           return;
         }
       }
-      this.done = true;
+      this.settle();
       log(`balancer: request to ${b.id} failed: ${describe(error)}`);
       if (code === 'UND_ERR_HEADERS_TIMEOUT') gatewayError(this.res, 504, 'instance timed out');
       else gatewayError(this.res, 502, 'no instance could answer');
@@ -351,6 +379,13 @@ export function createBalancer(options: BalancerOptions): Balancer {
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     res.sendDate = false;
     onRequest(req, res);
+  });
+  server.on('connection', (socket: TrackedSocket) => {
+    const active = new Set<{ done: boolean; abort(): void }>();
+    socket[exchanges] = active;
+    socket.once('close', () => {
+      for (const exchange of active) exchange.abort();
+    });
   });
   server.on('upgrade', onUpgrade);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
