@@ -140,7 +140,7 @@ describe('exit codes', () => {
     const runner = running;
     await waitFor('web up', () => runner.output().includes('web.1 is ready'));
     const out = runner.output();
-    expect(out, out).toMatch(/release +\| release PORT=\[\][^]*web\.1 +\| web\.1 listening/);
+    expect(out, out).toMatch(/release +\| release PORT=\[\][\s\S]*web\.1 +\| web\.1 listening/);
     expect(out.match(/\| release PORT=\[\]/g), out).toHaveLength(1);
     const res = await get(`http://127.0.0.1:${base}/`);
     expect(res.body.name, `${res.status} ${out}`).toBe('web.1');
