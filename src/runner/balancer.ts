@@ -235,6 +235,8 @@ export function createBalancer(options: BalancerOptions): Balancer {
     private held: Buffer | undefined;
     done = false;
     private readonly hasBody: boolean;
+    /** Kept here: `req.socket` is cleared once a request body has been read. */
+    private readonly socket: TrackedSocket;
 
     constructor(
       private readonly req: IncomingMessage,
@@ -245,14 +247,14 @@ export function createBalancer(options: BalancerOptions): Balancer {
       this.hasBody =
         req.headers['transfer-encoding'] !== undefined ||
         (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+      this.socket = req.socket as TrackedSocket;
     }
 
     send(): void {
       const b = this.backend;
       b.inFlight++;
-      const socket = this.req.socket as TrackedSocket;
-      socket[lastBackend] = b;
-      socket[exchanges]?.add(this);
+      this.socket[lastBackend] = b;
+      this.socket[exchanges]?.add(this);
       b.pool.dispatch(
         {
           origin: b.origin,
@@ -305,10 +307,15 @@ export function createBalancer(options: BalancerOptions): Balancer {
 
     private settle(): void {
       this.done = true;
-      (this.req.socket as TrackedSocket)[exchanges]?.delete(this);
+      this.socket[exchanges]?.delete(this);
     }
 
     onError(error: Error): void {
+      if (this.done) {
+        // Thrown by our own onComplete: the instance's part is already accounted for.
+        this.res.destroy(error);
+        return;
+      }
       const b = this.backend;
       finished(b);
       const code = (error as NodeJS.ErrnoException).code ?? '';
