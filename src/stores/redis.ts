@@ -15,9 +15,9 @@ import {
   checkTtl,
   resolveStoreOptions,
   toValueBuffer,
-  withDeadline,
 } from './_utils.js';
 import { openRedisConnection, type RedisConnection, type ScriptClient } from './redis-client.js';
+import { createDeadlineRunner } from './redis-deadline.js';
 import type { Store, StoreEntry, StoreOptions, WriteRefusal, WriteResult } from './types.js';
 
 /** Options of the Redis store (standalone or Cluster). */
@@ -59,6 +59,8 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
   const entryKey = (key: string) => `${prefix}e:${key}`;
   const ownerKey = (owner: string) => `${prefix}o:${owner}`;
 
+  // withDeadline's contract (see redis-deadline.ts for why not withDeadline itself).
+  const withDeadline = createDeadlineRunner(name, timeoutMs);
   let opening: Promise<RedisConnection> | undefined;
   let connection: RedisConnection | undefined;
   let closed = false;
@@ -75,7 +77,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
   /** Every call: open check, then the operation under the store deadline. */
   const run = <T>(operation: (client: ScriptClient) => Promise<T>): Promise<T> => {
     checkOpen(name, closed);
-    return withDeadline(name, timeoutMs, () => {
+    return withDeadline(() => {
       // Fast path without an extra promise: the read path is benchmarked against the raw client.
       const client = connection?.readyClient();
       if (client) return operation(client);
