@@ -62,8 +62,11 @@ export function forwardRequestHeaders(raw: readonly string[], ctx: ForwardContex
     const value = raw[i + 1] as string;
     const lower = name.length > 0 ? name.toLowerCase() : name;
     if (lower === 'host') {
+      if (host) continue; // a second Host is ambiguous; the first wins
       host = value;
       out.push(name, value);
+    } else if (lower === 'expect') {
+      // Node already answered `100-continue` to the client; the body follows as usual.
     } else if (lower === 'connection') {
       connectionTokens = addTokens(connectionTokens, value);
     } else if (lower === 'upgrade') {

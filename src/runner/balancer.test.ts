@@ -75,6 +75,14 @@ describe('forwardRequestHeaders', () => {
       expect(h.has(gone)).toBe(false);
   });
 
+  it('drops Expect (answered by the balancer itself) and a second Host', () => {
+    const h = byName(
+      forwardRequestHeaders(['Host', 'a.test', 'Expect', '100-continue', 'host', 'b.test'], ctx),
+    );
+    expect(h.has('expect')).toBe(false);
+    expect(h.get('host')).toEqual(['a.test']);
+  });
+
   it('keeps a plausible client request id and replaces a junk one', () => {
     const good = 'req-0123456789abcdef-xyz';
     expect(byName(forwardRequestHeaders(['X-Request-Id', good], ctx)).get('x-request-id')).toEqual([

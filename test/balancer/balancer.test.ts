@@ -128,6 +128,15 @@ describe('balancer', () => {
     await until(() => lb.list().find((i) => i.id === 'web.1')?.state === 'ready');
   });
 
+  it('forwards a body sent with Expect: 100-continue', async () => {
+    const lb = await balancer();
+    addAll(lb, await backends('web.1'));
+    const body = 'x'.repeat(200_000);
+    const reply = await send(lb.port, { method: 'PUT', body, headers: { expect: '100-continue' } });
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body).body).toBe(body);
+  });
+
   it('answers 502 when every instance refuses', async () => {
     const lb = await balancer();
     lb.add({ id: 'web.1', host: '127.0.0.1', port: await refusingPort() });
