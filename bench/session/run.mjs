@@ -35,7 +35,10 @@ const freePort = () =>
   });
 
 function start(command, args, env, ready) {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(command, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {
@@ -94,7 +97,18 @@ const redisDir = mkdtempSync(join(tmpdir(), 'bench-session-redis-'));
 const redisPort = await freePort();
 const redis = await start(
   'redis-server',
-  ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', redisDir],
+  [
+    '--port',
+    String(redisPort),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    redisDir,
+  ],
   {},
   /Ready to accept connections/,
 );
@@ -103,24 +117,40 @@ const servers = {};
 try {
   for (const stack of STACKS) {
     const port = await freePort();
-    const child = await start(process.execPath, [SERVER], { STACK: stack, PORT: String(port), REDIS_URL }, /ready/);
+    const child = await start(
+      process.execPath,
+      [SERVER],
+      { STACK: stack, PORT: String(port), REDIS_URL },
+      /ready/,
+    );
     const hasSession = stack.includes(':');
-    servers[stack] = { port, child, cookies: hasSession ? await sessionsFor(port, CONNECTIONS) : [] };
+    servers[stack] = {
+      port,
+      child,
+      cookies: hasSession ? await sessionsFor(port, CONNECTIONS) : [],
+    };
   }
   const results = {};
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [path, method] of [['/read', 'GET'], ['/visit', 'POST']]) {
+    for (const [path, method] of [
+      ['/read', 'GET'],
+      ['/visit', 'POST'],
+    ]) {
       for (const stack of STACKS) {
         const { port, cookies } = servers[stack];
         const before = (await http(port, 'GET', '/__stats')).body.storeCalls;
         const result = await cannon(port, method, path, cookies);
         const after = (await http(port, 'GET', '/__stats')).body.storeCalls;
-        const row = (results[`${stack} ${path}`] ??= { rps: [], p99: [], trips: [], errors: 0 });
+        const name = `${stack} ${path}`;
+        results[name] ??= { rps: [], p99: [], trips: [], errors: 0 };
+        const row = results[name];
         row.rps.push(result.requests.average);
         row.p99.push(result.latency.p99);
         row.trips.push((after - before) / result.requests.total);
         row.errors += result.non2xx + result.errors;
-        console.error(`round ${round + 1} ${stack} ${path}: ${Math.round(result.requests.average)} req/s`);
+        console.error(
+          `round ${round + 1} ${stack} ${path}: ${Math.round(result.requests.average)} req/s`,
+        );
       }
     }
   }
@@ -136,13 +166,25 @@ try {
     // the requests still in flight when autocannon stopped.
     const ok = result['2xx'];
     const missing = Math.max(0, ok - n);
-    lost[stack] = { acknowledged: ok, counted: n, lost: missing, lostShare: +(missing / ok).toFixed(3), non2xx: result.non2xx, visits: body.visits };
+    lost[stack] = {
+      acknowledged: ok,
+      counted: n,
+      lost: missing,
+      lostShare: +(missing / ok).toFixed(3),
+      non2xx: result.non2xx,
+      visits: body.visits,
+    };
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const table = Object.fromEntries(
     Object.entries(results).map(([k, r]) => [
       k,
-      { rps: Math.round(median(r.rps)), p99: median(r.p99), trips: +median(r.trips).toFixed(2), errors: r.errors },
+      {
+        rps: Math.round(median(r.rps)),
+        p99: median(r.p99),
+        trips: +median(r.trips).toFixed(2),
+        errors: r.errors,
+      },
     ]),
   );
   const ratio = (a, b) => +(table[a].rps / table[b].rps).toFixed(2);
@@ -150,17 +192,29 @@ try {
   for (const path of ['/read', '/visit']) {
     ratios[path] = {
       'drove express / express': ratio(`express:drove ${path}`, `express ${path}`),
-      'drove express / express-session': ratio(`express:drove ${path}`, `express:express-session ${path}`),
+      'drove express / express-session': ratio(
+        `express:drove ${path}`,
+        `express:express-session ${path}`,
+      ),
       'express-session / express': ratio(`express:express-session ${path}`, `express ${path}`),
       'drove fastify / fastify': ratio(`fastify:drove ${path}`, `fastify ${path}`),
-      'drove fastify / @fastify/session': ratio(`fastify:drove ${path}`, `fastify:fastify-session ${path}`),
+      'drove fastify / @fastify/session': ratio(
+        `fastify:drove ${path}`,
+        `fastify:fastify-session ${path}`,
+      ),
       'drove fastify / @fastify/session rolling': ratio(
         `fastify:drove ${path}`,
         `fastify:fastify-session-rolling ${path}`,
       ),
     };
   }
-  console.log(JSON.stringify({ duration: DURATION, rounds: ROUNDS, connections: CONNECTIONS, table, ratios, lost }, null, 2));
+  console.log(
+    JSON.stringify(
+      { duration: DURATION, rounds: ROUNDS, connections: CONNECTIONS, table, ratios, lost },
+      null,
+      2,
+    ),
+  );
 } finally {
   for (const { child } of Object.values(servers)) child.kill();
   redis.kill();

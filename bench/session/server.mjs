@@ -3,13 +3,13 @@
 import cookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
 import { RedisStore } from 'connect-redis';
+import { session as droveExpress } from 'drove/session/express';
+import { session as droveFastify } from 'drove/session/fastify';
+import { createStore } from 'drove/stores';
 import express from 'express';
 import expressSession from 'express-session';
 import Fastify from 'fastify';
 import { createClient } from 'redis';
-import { session as droveExpress } from 'drove/session/express';
-import { session as droveFastify } from 'drove/session/fastify';
-import { createStore } from 'drove/stores';
 
 const { STACK, PORT, REDIS_URL } = process.env;
 const SECRET = 'a-benchmark-secret-of-at-least-32-characters';
