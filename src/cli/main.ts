@@ -19,7 +19,7 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof DroveError) {
-    process.stderr.write(`drove: ${err.message} (${err.code})\n`);
+    process.stderr.write(`${err.message} (${err.code})\n`);
     process.exit(
       typeof process.exitCode === 'number' && process.exitCode !== 0 ? process.exitCode : 1,
     );
