@@ -39,6 +39,8 @@ export type SqlRow = Record<string, unknown>;
 export interface SqlController {
   /** Rows of a statement that returns rows (SELECT, or a write with RETURNING). */
   rows(sql: string, params: readonly unknown[]): Promise<SqlRow[]> | SqlRow[];
+  /** The first row of a statement that returns at most one (a key lookup, or a write of one key). */
+  row(sql: string, params: readonly unknown[]): Promise<SqlRow | undefined> | SqlRow | undefined;
   /** Number of rows a write changed. */
   run(sql: string, params: readonly unknown[]): Promise<number> | number;
 }
@@ -193,7 +195,7 @@ export function createSqlStore(
     onLive: 'exists' | 'conflict',
     onAbsent: 'exists' | 'missing',
   ): Promise<WriteRefusal> => {
-    const row = (await c.rows(sql.state, [key]))[0];
+    const row = await c.row(sql.state, [key]);
     if (!row || !truthy(row.live)) return onAbsent;
     return truthy(row.tombstone) ? 'gone' : onLive;
   };
@@ -208,7 +210,7 @@ export function createSqlStore(
     async get(key) {
       checkKey(key);
       const c = await use();
-      const row = (await c.rows(sql.get, [prefix + key]))[0];
+      const row = await c.row(sql.get, [prefix + key]);
       if (!row) return undefined;
       const owner = row.owner as string | null;
       const entry: StoreEntry = {
@@ -229,7 +231,7 @@ export function createSqlStore(
       const version = newVersion();
       const owner = writeOptions.owner === undefined ? null : prefix + writeOptions.owner;
       const full = prefix + key;
-      const row = (await c.rows(sql.create, [full, bytes, version, writeOptions.ttlMs, owner]))[0];
+      const row = await c.row(sql.create, [full, bytes, version, writeOptions.ttlMs, owner]);
       if (row) return { ok: true, version, expiresAt: Number(row.expires_at) };
       return { ok: false, reason: await refusal(c, full, 'exists', 'exists') };
     },
@@ -243,16 +245,14 @@ export function createSqlStore(
       const version = newVersion();
       const owner = updateOptions.owner === undefined ? null : prefix + updateOptions.owner;
       const full = prefix + key;
-      const row = (
-        await c.rows(sql.update, [
-          full,
-          bytes,
-          version,
-          updateOptions.ttlMs,
-          owner,
-          String(updateOptions.version),
-        ])
-      )[0];
+      const row = await c.row(sql.update, [
+        full,
+        bytes,
+        version,
+        updateOptions.ttlMs,
+        owner,
+        String(updateOptions.version),
+      ]);
       if (row) return { ok: true, version, expiresAt: Number(row.expires_at) };
       return { ok: false, reason: await refusal(c, full, 'conflict', 'missing') };
     },
@@ -261,7 +261,7 @@ export function createSqlStore(
       checkKey(key);
       checkTtl(ttlMs);
       const c = await use();
-      const row = (await c.rows(sql.touch, [prefix + key, ttlMs]))[0];
+      const row = await c.row(sql.touch, [prefix + key, ttlMs]);
       return row ? Number(row.expires_at) : undefined;
     },
 

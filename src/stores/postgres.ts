@@ -222,6 +222,7 @@ function postgresController(pool: Pool, timeoutMs: number): SqlController {
     );
   return {
     rows: async (sql, params) => (await query(sql, params)).rows,
+    row: async (sql, params) => (await query(sql, params)).rows[0],
     run: async (sql, params) => (await query(sql, params)).rowCount ?? 0,
   };
 }

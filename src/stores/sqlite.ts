@@ -172,6 +172,15 @@ function sqliteController(
         throw fail(err);
       }
     },
+    row(sql, params) {
+      try {
+        const { statement, bind } = prepare(sql);
+        // get() steps once: a RETURNING write has made all its changes by then.
+        return statement.get(...bind(params)) as SqlRow | undefined;
+      } catch (err) {
+        throw fail(err);
+      }
+    },
     run(sql, params) {
       try {
         const { statement, bind } = prepare(sql);
