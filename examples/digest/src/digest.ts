@@ -26,7 +26,7 @@ export interface DigestResult {
   csv?: { rows: number; columns: ColumnStats[] };
 }
 
-const CHUNK = 1024 * 1024;
+const CHUNK = 256 * 1024;
 const NEWLINE = 0x0a;
 
 function countLines(chunk: Buffer): number {
