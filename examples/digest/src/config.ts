@@ -15,8 +15,8 @@ export interface Config {
   processName: string;
 }
 
-function integer(name: string, fallback: number): number {
-  const raw = process.env[name];
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) {
@@ -30,11 +30,11 @@ export function readConfig(env = process.env): Config {
   return {
     databaseUrl: env.DATABASE_URL || 'sqlite:.drove/digest.db',
     sessionStoreUrl: env.SESSION_STORE_URL || 'sqlite:.drove/sessions.db',
-    maxBytes: integer('DIGEST_MAX_BYTES', 1024 ** 3),
+    maxBytes: integer(env, 'DIGEST_MAX_BYTES', 1024 ** 3),
     allowPrivateTargets:
       env.DIGEST_ALLOW_PRIVATE_TARGETS === '1' || mode === 'development' || mode === 'test',
-    downloadTimeoutMs: integer('DIGEST_DOWNLOAD_TIMEOUT_MS', 120_000),
-    leaseMs: integer('DIGEST_LEASE_MS', 15_000),
+    downloadTimeoutMs: integer(env, 'DIGEST_DOWNLOAD_TIMEOUT_MS', 120_000),
+    leaseMs: integer(env, 'DIGEST_LEASE_MS', 15_000),
     processName: env.PS ?? env.DYNO ?? `pid-${process.pid}`,
   };
 }

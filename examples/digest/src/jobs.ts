@@ -164,3 +164,17 @@ export async function release(db: Database, lease: Lease): Promise<void> {
     [lease.id, lease.token],
   );
 }
+
+/** A submission refused before any work (not a URL, wrong scheme): shown in the list as failed. */
+export async function recordRejected(
+  db: Database,
+  userId: number,
+  text: string,
+  message: string,
+): Promise<void> {
+  await db.run(
+    `INSERT INTO digests (user_id, source, name, status, error, created_at, finished_at)
+     VALUES (?, 'url', ?, 'failed', ?, ?, ?)`,
+    [userId, text.slice(0, 500) || '(empty)', message, Date.now(), Date.now()],
+  );
+}

@@ -3,7 +3,7 @@
  * directory, digest it, and hand back the result. The file is gone when the transaction ends.
  */
 import { DroveError } from 'drove/errors';
-import { publicAddressesOnly, useScratch } from 'drove/scratch';
+import { type DownloadGuard, publicAddressesOnly, useScratch } from 'drove/scratch';
 import type { Config } from './config.js';
 import { type DigestResult, digestFile, isCsv } from './digest.js';
 import { parseSubmittedUrl, UserError } from './guard.js';
@@ -20,6 +20,8 @@ export async function digestUrl(
   config: Config,
   report: (progress: Progress) => void,
   signal: AbortSignal,
+  /** Replaces the address policy (tests use it to allow one loopback server and refuse others). */
+  guard?: DownloadGuard,
 ): Promise<DigestResult> {
   const url = parseSubmittedUrl(text);
   const scratch = useScratch();
@@ -28,7 +30,7 @@ export async function digestUrl(
     maxBytes: config.maxBytes,
     timeoutMs: config.downloadTimeoutMs,
     signal,
-    ...(config.allowPrivateTargets ? {} : { guard: publicAddressesOnly }),
+    ...(guard ? { guard } : config.allowPrivateTargets ? {} : { guard: publicAddressesOnly }),
     onProgress: ({ bytes, total }) => report({ phase: 'downloading', bytes, total }),
   });
   const csv = isCsv(url.pathname) || /\bcsv\b/i.test(fetched.contentType ?? '');

@@ -16,8 +16,17 @@ import { DUMMY_HASH, hashPassword, verifyPassword } from './auth.js';
 import { readConfig } from './config.js';
 import { openDatabase } from './db.js';
 import { digestFile, isCsv } from './digest.js';
-import { UserError, parseSubmittedUrl } from './guard.js';
-import { type DigestRow, enqueueUrl, fail, finish, heartbeat, listForUser, startUpload } from './jobs.js';
+import { parseSubmittedUrl, UserError } from './guard.js';
+import {
+  type DigestRow,
+  enqueueUrl,
+  fail,
+  finish,
+  heartbeat,
+  listForUser,
+  recordRejected,
+  startUpload,
+} from './jobs.js';
 import { explain } from './process-file.js';
 import { homePage, signedOutPage } from './views.js';
 
@@ -64,10 +73,14 @@ app.get('/', (req, res) => {
 const form = express.urlencoded({ extended: false, limit: '16kb' });
 
 function credentials(req: Request): { email: string; password: string } {
-  const email = String(req.body?.email ?? '').trim().toLowerCase();
+  const email = String(req.body?.email ?? '')
+    .trim()
+    .toLowerCase();
   const password = String(req.body?.password ?? '');
-  if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 200) throw new UserError('Enter a valid email address.');
-  if (password.length < 8 || password.length > 200) throw new UserError('Passwords are 8 to 200 characters long.');
+  if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 200)
+    throw new UserError('Enter a valid email address.');
+  if (password.length < 8 || password.length > 200)
+    throw new UserError('Passwords are 8 to 200 characters long.');
   return { email, password };
 }
 
@@ -121,7 +134,14 @@ function userOf(req: Request): number {
 
 app.post('/digests', form, async (req, res) => {
   const userId = userOf(req);
-  const url = parseSubmittedUrl(String(req.body?.url ?? ''));
+  const text = String(req.body?.url ?? '');
+  let url: URL;
+  try {
+    url = parseSubmittedUrl(text);
+  } catch (err) {
+    if (err instanceof UserError) await recordRejected(db, userId, text, err.message);
+    throw err;
+  }
   await enqueueUrl(db, userId, url.href);
   res.redirect(303, '/');
 });
@@ -131,12 +151,21 @@ app.post('/upload', expressScratch({ maxBytes: config.maxBytes }), async (req, r
   const name = String(req.query.name ?? 'upload').slice(0, 200) || 'upload';
   const declared = Number(req.headers['content-length'] ?? Number.NaN);
   if (declared > config.maxBytes) {
-    res.status(413).json({ error: `The file is larger than the limit of ${Math.round(config.maxBytes / 1048576)} MiB.` });
+    res.status(413).json({
+      error: `The file is larger than the limit of ${Math.round(config.maxBytes / 1048576)} MiB.`,
+    });
     return;
   }
   const lease = await startUpload(db, userId, name, config.processName);
-  let progress = { phase: 'uploading', bytes: 0, total: Number.isFinite(declared) ? declared : undefined };
-  const beat = setInterval(() => void heartbeat(db, lease, 10 * 60_000, progress).catch(() => {}), 500);
+  let progress = {
+    phase: 'uploading',
+    bytes: 0,
+    total: Number.isFinite(declared) ? declared : undefined,
+  };
+  const beat = setInterval(
+    () => void heartbeat(db, lease, 10 * 60_000, progress).catch(() => {}),
+    500,
+  );
   try {
     const scratch = useScratch();
     req.on('data', (chunk: Buffer) => {
@@ -156,7 +185,9 @@ app.post('/upload', expressScratch({ maxBytes: config.maxBytes }), async (req, r
   } catch (err) {
     const { message } = explain(err, config);
     await fail(db, lease, message, true);
-    res.status(err instanceof Error && 'statusCode' in err && err.statusCode === 413 ? 413 : 400).json({ error: message });
+    res
+      .status(err instanceof Error && 'statusCode' in err && err.statusCode === 413 ? 413 : 400)
+      .json({ error: message });
   } finally {
     clearInterval(beat);
   }
@@ -170,7 +201,10 @@ function present(row: DigestRow) {
     source: row.source,
     status: row.status,
     phase: running ? row.phase : null,
-    progress: running && row.total_bytes ? Math.min(1, Number(row.progress_bytes) / Number(row.total_bytes)) : null,
+    progress:
+      running && row.total_bytes
+        ? Math.min(1, Number(row.progress_bytes) / Number(row.total_bytes))
+        : null,
     error: row.error,
     attempts: Number(row.attempts),
     result: row.result ? JSON.parse(row.result) : null,
