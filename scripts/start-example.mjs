@@ -26,6 +26,7 @@ console.log(
 const child = spawnSync(
   process.execPath,
   [drove, 'start', '-m', 'web=2,worker=1', '-p', port, ...process.argv.slice(2)],
-  { cwd: example, stdio: 'inherit' },
+  // Development mode: the example may then digest files served from this machine (loopback).
+  { cwd: example, stdio: 'inherit', env: { NODE_ENV: 'development', ...process.env } },
 );
 process.exit(child.status ?? 1);
