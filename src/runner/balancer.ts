@@ -284,6 +284,7 @@ export function createBalancer(options: BalancerOptions): Balancer {
       const back = backResponseHeaders(raw);
       this.contentLength = back.contentLength;
       this.resume = resume;
+      if (closing) res.shouldKeepAlive = false;
       res.writeHead(statusCode, statusText, back.headers);
       return true;
     }
@@ -508,9 +509,12 @@ export function createBalancer(options: BalancerOptions): Balancer {
       closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Connections whose last response finishes during the wait become idle: close those too.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([closed, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
       clearTimeout(timer);
+      clearInterval(sweep);
       server.closeAllConnections();
       for (const socket of upgraded) socket.destroy();
       for (const b of [...backends.values()]) retire(b);

@@ -258,6 +258,26 @@ describe('balancer', () => {
     expect(err.message).toMatch(/Unexpected server response: 200/);
   });
 
+  it('close() lets an in-flight request finish, and works before listen()', async () => {
+    await createBalancer({ port: 0 }).close(0);
+    const lb = createBalancer({ port: 0 });
+    await lb.listen();
+    const [a] = (await backends('web.1')) as [Backend];
+    addAll(lb, [a]);
+    const agent = new Agent({ keepAlive: true });
+    cleanups.push(() => agent.destroy());
+    const parked = send(lb.address().port, { path: '/hold', agent });
+    await until(() => a.held.length === 1);
+    const started = Date.now();
+    const closing = lb.close(20_000);
+    setTimeout(() => a.release(), 50);
+    expect((await parked).status).toBe(200);
+    await closing;
+    // Not held until the 20 s cap by the client's (now idle) keep-alive connection.
+    expect(Date.now() - started).toBeLessThan(15_000);
+    await expect(send(lb.address().port)).rejects.toThrow(/ECONNREFUSED/);
+  });
+
   it('rejects with PortInUseError when the port is taken', async () => {
     const first = await balancer();
     const second = createBalancer({ port: first.port });
