@@ -82,6 +82,8 @@ export async function openRedisConnection(
     lazyConnect: true,
     connectTimeout: timeoutMs,
     disconnectTimeout: timeoutMs,
+    // Every command fails after timeoutMs even when no outer deadline wraps it (the read path).
+    commandTimeout: timeoutMs,
     // Fail in-flight commands when their connection drops; never replay them later.
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidOptionError, StoreProtocolError, StoreUrlError } from '../errors.js';
 import {
+  asUnavailable,
   checkKey,
   checkOpen,
   checkOwner,
@@ -74,16 +75,18 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
     return opening.then((opened) => opened.usable());
   };
 
+  /** The operation on the connected client (no extra promise when connected: the hot path). */
+  const onClient = <T>(operation: (client: ScriptClient) => Promise<T>): Promise<T> => {
+    const client = connection?.readyClient();
+    if (client) return operation(client);
+    const pending = usable();
+    return pending instanceof Promise ? pending.then(operation) : operation(pending);
+  };
+
   /** Every call: open check, then the operation under the store deadline. */
   const run = <T>(operation: (client: ScriptClient) => Promise<T>): Promise<T> => {
     checkOpen(name, closed);
-    return withDeadline(() => {
-      // Fast path without an extra promise: the read path is benchmarked against the raw client.
-      const client = connection?.readyClient();
-      if (client) return operation(client);
-      const pending = usable();
-      return pending instanceof Promise ? pending.then(operation) : operation(pending);
-    });
+    return withDeadline(() => onClient(operation));
   };
 
   /** Index maintenance that may fail without failing the call: readers prune the index anyway. */
@@ -106,20 +109,24 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
 
     get(key): Promise<StoreEntry | undefined> {
       try {
+        checkOpen(name, closed);
         checkKey(key);
-        return run((client) => {
-          const started = Date.now();
-          return client.droveGetBuffer(entryKey(key)).then((reply) => {
-            if (reply === null) return undefined;
-            const [value, version, pttl, owner] = reply;
-            return {
-              value,
-              version: version.toString('latin1'),
-              expiresAt: pttl >= 0 ? started + pttl : Number.MAX_SAFE_INTEGER,
-              owner: owner === null ? undefined : owner.toString('utf8'),
-            };
-          });
-        });
+        const started = Date.now();
+        const entry = entryKey(key);
+        const client = connection?.readyClient();
+        // Hot path: one command, bounded by the client's own per-command timeout (timeoutMs),
+        // with a single promise on top of the client's: the read path is benchmarked against
+        // the raw client, and a wrapping deadline alone cost ~10% of its throughput.
+        if (client) {
+          return client.droveGetBuffer(entry).then(
+            (reply) => toEntry(reply, started),
+            (err: unknown) => Promise.reject(asUnavailable(name, err)),
+          );
+        }
+        return withDeadline(
+          () => onClient((ready) => ready.droveGetBuffer(entry)),
+          (reply) => toEntry(reply, started),
+        );
       } catch (err) {
         return Promise.reject(err);
       }
@@ -231,6 +238,21 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
       const open = connection ?? (await opening?.catch(() => undefined));
       await open?.close();
     },
+  };
+}
+
+/** A read script's reply as an entry; `started` is when the call began (expiry never overstated). */
+function toEntry(
+  reply: [Buffer, Buffer, number, Buffer | null] | null,
+  started: number,
+): StoreEntry | undefined {
+  if (reply === null) return undefined;
+  const [value, version, pttl, owner] = reply;
+  return {
+    value,
+    version: version.toString('latin1'),
+    expiresAt: pttl >= 0 ? started + pttl : Number.MAX_SAFE_INTEGER,
+    owner: owner === null ? undefined : owner.toString('utf8'),
   };
 }
 
