@@ -153,10 +153,11 @@ export const SessionTooLargeError = define<{ size: number; limit: number }>(
     `session of ${d.size} bytes exceeds maxSize ${d.limit}; the stored session was left as it was`,
 );
 
-export const SessionConflictError = define<{ attempts: number }>(
+export const SessionConflictError = define<{ attempts: number; elapsedMs: number }>(
   'DROVE_ERR_SESSION_CONFLICT',
   503,
-  (d) => `session save lost the race ${d.attempts} times in a row; giving up`,
+  (d) =>
+    `session save lost the race ${d.attempts} times in ${d.elapsedMs} ms, its conflict retry budget; giving up`,
 );
 
 export const SessionDestroyedError = define<{ operation: string }>(

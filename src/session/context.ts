@@ -2,6 +2,7 @@
 import { InvalidOptionError } from '../errors.js';
 import type { Store, UpdateOptions, WriteOptions } from '../stores/types.js';
 import { Codec, jsonSerializer } from './codec.js';
+import { type ConflictRetryPolicy, conflictRetryPolicy } from './conflict-retry.js';
 import { SessionCookie } from './cookies.js';
 import type { CsrfOptions } from './csrf.js';
 import type { SessionData, SessionEvent, SessionOptions, StoreOperation } from './types.js';
@@ -16,7 +17,7 @@ export class SessionContext<T extends SessionData> {
   readonly absoluteMs: number;
   readonly touchAfter: number;
   readonly maxSize: number;
-  readonly maxAttempts: number;
+  readonly conflictRetry: ConflictRetryPolicy;
   readonly trustProxy: boolean;
   readonly csrf: CsrfOptions | false;
   readonly discardInvalid: boolean;
@@ -44,7 +45,7 @@ export class SessionContext<T extends SessionData> {
       });
     }
     this.maxSize = positive('maxSize', options.maxSize ?? 16 * 1024);
-    this.maxAttempts = positive('maxAttempts', options.maxAttempts ?? 8);
+    this.conflictRetry = conflictRetryPolicy(options.conflictRetry);
     this.trustProxy = options.trustProxy ?? false;
     this.csrf = options.csrf ?? {};
     this.discardInvalid = options.onInvalid === 'discard';

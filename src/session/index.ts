@@ -9,6 +9,7 @@
  */
 export type { EncryptionOptions, Serializer } from './codec.js';
 export { jsonSerializer } from './codec.js';
+export type { ConflictRetryOptions } from './conflict-retry.js';
 export type { CookieOptions } from './cookies.js';
 export type { CsrfOptions } from './csrf.js';
 export { otelSessionEvents } from './otel.js';

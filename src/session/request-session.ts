@@ -7,13 +7,13 @@ import {
   DroveError,
   InvalidOptionError,
   SessionCommittedError,
-  SessionConflictError,
   SessionDestroyedError,
   SessionInvalidDataError,
   SessionTooLargeError,
 } from '../errors.js';
 import type { StoreEntry, WriteResult } from '../stores/types.js';
 import type { StoredRecord } from './codec.js';
+import { ConflictBackoff } from './conflict-retry.js';
 import type { SessionContext } from './context.js';
 import { isWellFormedId, newSessionId, storeKeyOf } from './id.js';
 import type { RegenerateOptions, Session, SessionControls, SessionData } from './types.js';
@@ -37,10 +37,6 @@ const CONTROL_NAMES = new Set([
   'isNew',
 ]);
 const OWNER_PATTERN = /^[\x21-\x7e]{1,200}$/;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-/** Backoff before retry `attempt` (1-based): random, so that racing writers spread out. */
-const jitter = (attempt: number) => sleep(Math.random() * Math.min(40, 2 ** attempt));
 
 export class RequestSession<T extends SessionData = SessionData> {
   /** The object handlers use as `req.session`. */
@@ -150,7 +146,8 @@ export class RequestSession<T extends SessionData = SessionData> {
     const { changed, removed } = this.#changes();
     let base = this.#parseSnapshot();
     let loaded = this.#loaded;
-    for (let attempt = 1; ; attempt++) {
+    let backoff: ConflictBackoff | undefined;
+    for (;;) {
       const draft: Record<string, unknown> = Object.assign(Object.create(null), base);
       for (const [key, text] of changed) draft[key] = ctx.codec.parseValue(text);
       for (const key of removed) delete draft[key];
@@ -162,9 +159,9 @@ export class RequestSession<T extends SessionData = SessionData> {
         return;
       }
       if (result.reason !== 'conflict') break;
-      ctx.emit?.({ type: 'conflict', attempt });
-      if (attempt >= ctx.maxAttempts) throw new SessionConflictError({ attempts: attempt });
-      await jitter(attempt);
+      backoff ??= new ConflictBackoff(ctx.conflictRetry);
+      ctx.emit?.({ type: 'conflict', attempt: backoff.conflicts + 1 });
+      await backoff.afterConflict();
       const reloaded = await this.#reload(loaded!);
       if (!reloaded) break;
       ({ loaded, data: base } = reloaded);
@@ -231,14 +228,15 @@ export class RequestSession<T extends SessionData = SessionData> {
     const ctx = this.#ctx;
     let data = this.#data;
     let loaded = this.#loaded;
-    for (let attempt = 1; ; attempt++) {
+    let backoff: ConflictBackoff | undefined;
+    for (;;) {
       const createdAt = loaded?.createdAt ?? ctx.now();
       const result = await this.#write({ createdAt, data }, loaded);
       if (result.ok) return this.#loaded;
       if (result.reason !== 'conflict') break;
-      ctx.emit?.({ type: 'conflict', attempt });
-      if (attempt >= ctx.maxAttempts) throw new SessionConflictError({ attempts: attempt });
-      await jitter(attempt);
+      backoff ??= new ConflictBackoff(ctx.conflictRetry);
+      ctx.emit?.({ type: 'conflict', attempt: backoff.conflicts + 1 });
+      await backoff.afterConflict();
       const reloaded = await this.#reload(loaded!);
       if (!reloaded) break;
       loaded = reloaded.loaded;

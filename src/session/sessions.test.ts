@@ -95,9 +95,9 @@ describe('createSessions()', () => {
     expect((await lenient.load(req(cookie))).session.isNew).toBe(true);
   });
 
-  it('gives up with DROVE_ERR_SESSION_CONFLICT after maxAttempts lost races', async () => {
+  it('gives up with DROVE_ERR_SESSION_CONFLICT only once the retry budget is spent', async () => {
     const real = sqlite();
-    const sessions = createSessions({ store: real, maxAttempts: 3 });
+    const sessions = createSessions({ store: real });
     const s = await sessions.load(req());
     s.session.n = 0;
     const cookie = cookieOf(await s.commit());
@@ -107,13 +107,29 @@ describe('createSessions()', () => {
       get: real.get.bind(real),
       update: async () => ({ ok: false, reason: 'conflict' }),
     };
-    const loser = await createSessions({ store: racing, maxAttempts: 3 }).load(req(cookie));
+    const events: SessionEvent[] = [];
+    const conflictRetry = { budgetMs: 60, baseDelayMs: 1, maxDelayMs: 4 };
+    const options = { store: racing, conflictRetry, onEvent: (e: SessionEvent) => events.push(e) };
+    const loser = await createSessions(options).load(req(cookie));
     const update = loser.session.update((d) => {
       d.n = 1;
     });
-    await expect(update).rejects.toMatchObject({
-      code: 'DROVE_ERR_SESSION_CONFLICT',
-    });
+    await expect(update).rejects.toMatchObject({ code: 'DROVE_ERR_SESSION_CONFLICT' });
+    // Many more tries than a small fixed count: backoff is capped at 4 ms within a 60 ms budget.
+    const conflicts = events.filter((e) => e.type === 'conflict');
+    expect(conflicts.length).toBeGreaterThan(8);
+    expect(conflicts.map((e) => (e as { attempt: number }).attempt).slice(0, 3)).toEqual([1, 2, 3]);
+    // The stored session was left as it was.
+    expect((await sessions.load(req(cookie))).session.n).toBe(0);
+  });
+
+  it('rejects a negative or non-finite retry budget', () => {
+    expect(() => createSessions({ store: sqlite(), conflictRetry: { budgetMs: -1 } })).toThrow(
+      /conflictRetry\.budgetMs/,
+    );
+    expect(() =>
+      createSessions({ store: sqlite(), conflictRetry: { maxDelayMs: Infinity } }),
+    ).toThrow(/conflictRetry\.maxDelayMs/);
   });
 
   it('reserves the control names', async () => {

@@ -2,6 +2,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { Store } from '../stores/types.js';
 import type { EncryptionOptions, Serializer } from './codec.js';
+import type { ConflictRetryOptions } from './conflict-retry.js';
 import type { CookieOptions } from './cookies.js';
 import type { CsrfOptions } from './csrf.js';
 
@@ -24,8 +25,13 @@ export interface SessionOptions<T extends SessionData = SessionData> {
   touchAfter?: number;
   /** Largest serialized session, in bytes. Default 16 KiB. */
   maxSize?: number;
-  /** Conditional-write attempts before DROVE_ERR_SESSION_CONFLICT. Default 8. */
-  maxAttempts?: number;
+  /**
+   * Retrying a save or `update()` that lost the race to a parallel writer: exponential backoff
+   * with full jitter, for up to `budgetMs` (default 3000) before DROVE_ERR_SESSION_CONFLICT.
+   * @example
+   * session({ store, conflictRetry: { budgetMs: 5000, maxDelayMs: 50 } })
+   */
+  conflictRetry?: ConflictRetryOptions;
   /** Cookie settings. */
   cookie?: CookieOptions;
   /** Believe X-Forwarded-Proto / X-Forwarded-Host (only behind a proxy you run). Default false. */
