@@ -48,10 +48,16 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class ConflictBackoff {
   readonly #policy: ConflictRetryPolicy;
   readonly #start = performance.now();
+  readonly #lanes: RetryLanes;
+  readonly #key: string;
   #conflicts = 0;
+  #endTurn: (() => void) | undefined;
 
-  constructor(policy: ConflictRetryPolicy) {
+  /** `key`: the store key written, whose lane in `lanes` the retries take turns in. */
+  constructor(policy: ConflictRetryPolicy, lanes: RetryLanes, key: string) {
     this.#policy = policy;
+    this.#lanes = lanes;
+    this.#key = key;
   }
 
   /** Conflicts seen so far. */
@@ -59,12 +65,18 @@ export class ConflictBackoff {
     return this.#conflicts;
   }
 
+  /** Budget left, in ms. */
+  get leftMs(): number {
+    return this.#policy.budgetMs - (performance.now() - this.#start);
+  }
+
   /**
-   * Record a lost race, then wait a random time in [0, min(max, base · 2^(n-1))) — never past the
+   * Record a lost race, take this key's turn in this process (the first time), then wait a random time in [0, min(max, base · 2^(n-1))) — never past the
    * budget. Throws DROVE_ERR_SESSION_CONFLICT when the budget is spent.
    */
   async afterConflict(): Promise<void> {
     this.#conflicts++;
+    this.#endTurn ??= await this.#lanes.enter(this.#key, this.leftMs);
     const { budgetMs, baseDelayMs, maxDelayMs } = this.#policy;
     const elapsed = performance.now() - this.#start;
     const left = budgetMs - elapsed;
@@ -73,5 +85,43 @@ export class ConflictBackoff {
     }
     const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(this.#conflicts - 1, 30));
     await sleep(Math.min(left, Math.random() * ceiling));
+  }
+
+  /** The write is over (written, given up or gone): the next retrier of this key may go. */
+  done(): void {
+    this.#endTurn?.();
+  }
+}
+
+/**
+ * Per-key lanes for the retries of one process: writers of one session that already lost a race
+ * take turns instead of racing each other again, so a retry in this process wins unless another
+ * process wrote meanwhile. Only an optimization (the conditional write keeps it correct), so a
+ * turn never waits past the caller's budget, and the uncontended path never enters a lane.
+ */
+export class RetryLanes {
+  readonly #tails = new Map<string, Promise<void>>();
+
+  /** Wait for the turn on `key` (at most `waitMs`); returns the function that ends the turn. */
+  async enter(key: string, waitMs: number): Promise<() => void> {
+    const previous = this.#tails.get(key);
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const tail = previous ? previous.then(() => mine) : mine;
+    this.#tails.set(key, tail);
+    void tail.then(() => {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    });
+    if (previous) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, Math.max(0, waitMs));
+      });
+      await Promise.race([previous, timeout]);
+      clearTimeout(timer);
+    }
+    return release;
   }
 }

@@ -2,7 +2,7 @@
 import { InvalidOptionError } from '../errors.js';
 import type { Store, UpdateOptions, WriteOptions } from '../stores/types.js';
 import { Codec, jsonSerializer } from './codec.js';
-import { type ConflictRetryPolicy, conflictRetryPolicy } from './conflict-retry.js';
+import { type ConflictRetryPolicy, conflictRetryPolicy, RetryLanes } from './conflict-retry.js';
 import { SessionCookie } from './cookies.js';
 import type { CsrfOptions } from './csrf.js';
 import type { SessionData, SessionEvent, SessionOptions, StoreOperation } from './types.js';
@@ -18,6 +18,8 @@ export class SessionContext<T extends SessionData> {
   readonly touchAfter: number;
   readonly maxSize: number;
   readonly conflictRetry: ConflictRetryPolicy;
+  /** This process's turns among writers of one session that lost a race. */
+  readonly retryLanes = new RetryLanes();
   readonly trustProxy: boolean;
   readonly csrf: CsrfOptions | false;
   readonly discardInvalid: boolean;

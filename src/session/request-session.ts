@@ -147,24 +147,28 @@ export class RequestSession<T extends SessionData = SessionData> {
     let base = this.#parseSnapshot();
     let loaded = this.#loaded;
     let backoff: ConflictBackoff | undefined;
-    for (;;) {
-      const draft: Record<string, unknown> = Object.assign(Object.create(null), base);
-      for (const [key, text] of changed) draft[key] = ctx.codec.parseValue(text);
-      for (const key of removed) delete draft[key];
-      await fn(draft as Partial<T>);
-      const createdAt = loaded?.createdAt ?? ctx.now();
-      const result = await this.#write({ createdAt, data: draft }, loaded);
-      if (result.ok) {
-        this.#adopt(draft, this.#loaded!);
-        return;
+    try {
+      for (;;) {
+        const draft: Record<string, unknown> = Object.assign(Object.create(null), base);
+        for (const [key, text] of changed) draft[key] = ctx.codec.parseValue(text);
+        for (const key of removed) delete draft[key];
+        await fn(draft as Partial<T>);
+        const createdAt = loaded?.createdAt ?? ctx.now();
+        const result = await this.#write({ createdAt, data: draft }, loaded);
+        if (result.ok) {
+          this.#adopt(draft, this.#loaded!);
+          return;
+        }
+        if (result.reason !== 'conflict') break;
+        backoff ??= new ConflictBackoff(ctx.conflictRetry, ctx.retryLanes, loaded!.key);
+        ctx.emit?.({ type: 'conflict', attempt: backoff.conflicts + 1 });
+        await backoff.afterConflict();
+        const reloaded = await this.#reload(loaded!);
+        if (!reloaded) break;
+        ({ loaded, data: base } = reloaded);
       }
-      if (result.reason !== 'conflict') break;
-      backoff ??= new ConflictBackoff(ctx.conflictRetry);
-      ctx.emit?.({ type: 'conflict', attempt: backoff.conflicts + 1 });
-      await backoff.afterConflict();
-      const reloaded = await this.#reload(loaded!);
-      if (!reloaded) break;
-      ({ loaded, data: base } = reloaded);
+    } finally {
+      backoff?.done();
     }
     this.#lost();
     throw new SessionDestroyedError({ operation: 'update()' });
@@ -229,20 +233,24 @@ export class RequestSession<T extends SessionData = SessionData> {
     let data = this.#data;
     let loaded = this.#loaded;
     let backoff: ConflictBackoff | undefined;
-    for (;;) {
-      const createdAt = loaded?.createdAt ?? ctx.now();
-      const result = await this.#write({ createdAt, data }, loaded);
-      if (result.ok) return this.#loaded;
-      if (result.reason !== 'conflict') break;
-      backoff ??= new ConflictBackoff(ctx.conflictRetry);
-      ctx.emit?.({ type: 'conflict', attempt: backoff.conflicts + 1 });
-      await backoff.afterConflict();
-      const reloaded = await this.#reload(loaded!);
-      if (!reloaded) break;
-      loaded = reloaded.loaded;
-      data = reloaded.data;
-      for (const key of changes.changed.keys()) data[key] = this.#data[key];
-      for (const key of changes.removed) delete data[key];
+    try {
+      for (;;) {
+        const createdAt = loaded?.createdAt ?? ctx.now();
+        const result = await this.#write({ createdAt, data }, loaded);
+        if (result.ok) return this.#loaded;
+        if (result.reason !== 'conflict') break;
+        backoff ??= new ConflictBackoff(ctx.conflictRetry, ctx.retryLanes, loaded!.key);
+        ctx.emit?.({ type: 'conflict', attempt: backoff.conflicts + 1 });
+        await backoff.afterConflict();
+        const reloaded = await this.#reload(loaded!);
+        if (!reloaded) break;
+        loaded = reloaded.loaded;
+        data = reloaded.data;
+        for (const key of changes.changed.keys()) data[key] = this.#data[key];
+        for (const key of changes.removed) delete data[key];
+      }
+    } finally {
+      backoff?.done();
     }
     // Destroyed (or expired) while this request ran: a stale request must not bring it back.
     this.#lost();
