@@ -1,8 +1,8 @@
 /**
  * drove's Redis store next to the raw ioredis client issuing the same commands (EVALSHA of the
  * same Lua scripts, same keys, same values), in the same run, on a private redis-server (and a
- * private 3-master Redis Cluster unless --no-cluster). Reports ops/s, p50 and p99 per operation
- * and the drove/raw throughput ratio.
+ * private 3-master Redis Cluster unless --no-cluster). Reports ops/s, p50 and p99 per operation,
+ * the drove/raw throughput ratio and this process's CPU time per operation for each side.
  *
  *   npm run build && npm --prefix bench run stores:redis [-- --seconds 2 --rounds 3 --no-cluster]
  */
