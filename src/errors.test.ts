@@ -33,9 +33,9 @@ describe('error catalogue', () => {
   });
 
   it('exports one class per code whose instances carry code, status, details and cause', () => {
-    const classes = Object.values(errors).filter(
+    const classes = Object.values(errors as Record<string, unknown>).filter(
       (v): v is errors.DroveErrorClass<never> =>
-        typeof v === 'function' && 'code' in v && typeof v.code === 'string',
+        typeof v === 'function' && typeof (v as { code?: unknown }).code === 'string',
     );
     expect(classes.map((c) => c.code).sort()).toEqual(catalogue.map((e) => e.code).sort());
     const cause = new Error('root');
