@@ -1,15 +1,21 @@
 // bench/session: drove's Express and Fastify session adapters against express-session +
 // connect-redis and @fastify/session + connect-redis, and each framework without sessions, all on
-// one private Redis, measured interleaved with autocannon. Usage: npm run session [-- --quick]
+// one private Redis; then drove's Express adapter on SQLite, PostgreSQL and Memcached against the
+// express-session store people use for each (better-sqlite3-session-store, connect-pg-simple,
+// connect-memjs). All measured interleaved with autocannon.
+// Usage: npm run session [-- --quick] [-- --contention-only]
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import pg from 'pg';
 
 const quick = process.argv.includes('--quick');
+const contentionOnly = process.argv.includes('--contention-only');
 const DURATION = quick ? 2 : 5;
 const ROUNDS = quick ? 1 : 3;
 const CONNECTIONS = 50;
@@ -24,6 +30,21 @@ const STACKS = [
   'fastify:fastify-session-rolling',
   'fastify:drove',
 ];
+/** drove on each other backend, next to the express-session store people use for it (modifying path). */
+const STORE_PAIRS = [
+  ['express:drove@sqlite', 'express:better-sqlite3-session-store'],
+  ['express:drove@postgres', 'express:connect-pg-simple'],
+  ['express:drove@memcached', 'express:connect-memjs'],
+];
+const STORE_STACKS = STORE_PAIRS.flat();
+/** Which stacks each path is measured on. */
+const PATHS = contentionOnly
+  ? []
+  : [
+      ['/read', 'GET', STACKS],
+      ['/visit', 'POST', [...STACKS, ...STORE_STACKS]],
+    ];
+const ALL_STACKS = contentionOnly ? STACKS : [...STACKS, ...STORE_STACKS];
 
 const freePort = () =>
   new Promise((resolve) => {
@@ -113,14 +134,28 @@ const redis = await start(
   /Ready to accept connections/,
 );
 const REDIS_URL = `redis://127.0.0.1:${redisPort}`;
+// A private memcached, as test/helpers/memcached.ts starts it.
+const memcachedPort = await freePort();
+const memcachedArgs = ['-l', '127.0.0.1', '-p', String(memcachedPort), '-U', '0', '-m', '64'];
+if (process.getuid?.() === 0) memcachedArgs.push('-u', 'root');
+const memcached = spawn('memcached', memcachedArgs, { stdio: 'ignore' });
+await waitForPort(memcachedPort);
+const MEMCACHED = `127.0.0.1:${memcachedPort}`;
+// A fresh PostgreSQL database on the machine's server, dropped afterwards.
+const PG_ADMIN = 'postgres://postgres@127.0.0.1:5432/test';
+const pgName = `drove_bench_${randomBytes(6).toString('hex')}`;
+await admin(`CREATE DATABASE "${pgName}"`);
+const PG_URL = `postgres://postgres@127.0.0.1:5432/${pgName}`;
+const SQLITE_DIR = mkdtempSync(join(tmpdir(), 'bench-session-sqlite-'));
+const env = { REDIS_URL, MEMCACHED, PG_URL, SQLITE_DIR };
 const servers = {};
 try {
-  for (const stack of STACKS) {
+  for (const stack of ALL_STACKS) {
     const port = await freePort();
     const child = await start(
       process.execPath,
       [SERVER],
-      { STACK: stack, PORT: String(port), REDIS_URL },
+      { ...env, STACK: stack, PORT: String(port) },
       /ready/,
     );
     const hasSession = stack.includes(':');
@@ -132,11 +167,8 @@ try {
   }
   const results = {};
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [path, method] of [
-      ['/read', 'GET'],
-      ['/visit', 'POST'],
-    ]) {
-      for (const stack of STACKS) {
+    for (const [path, method, stacks] of PATHS) {
+      for (const stack of stacks) {
         const { port, cookies } = servers[stack];
         const before = (await http(port, 'GET', '/__stats')).body.storeCalls;
         const result = await cannon(port, method, path, cookies);
@@ -167,13 +199,17 @@ try {
     const ok = result['2xx'];
     const missing = Math.max(0, ok - n);
     lost[stack] = {
+      requests: result.requests.total,
       acknowledged: ok,
       counted: n,
       lost: missing,
       lostShare: +(missing / ok).toFixed(3),
       non2xx: result.non2xx,
+      rps: Math.round(result.requests.average),
+      p99: result.latency.p99,
       visits: body.visits,
     };
+    console.error(`contention ${stack}: ${ok} 2xx, ${result.non2xx} non-2xx, ${n} counted`);
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const table = Object.fromEntries(
@@ -189,7 +225,7 @@ try {
   );
   const ratio = (a, b) => +(table[a].rps / table[b].rps).toFixed(2);
   const ratios = {};
-  for (const path of ['/read', '/visit']) {
+  for (const path of contentionOnly ? [] : ['/read', '/visit']) {
     ratios[path] = {
       'drove express / express': ratio(`express:drove ${path}`, `express ${path}`),
       'drove express / express-session': ratio(
@@ -208,6 +244,14 @@ try {
       ),
     };
   }
+  if (!contentionOnly) {
+    ratios.stores = Object.fromEntries(
+      STORE_PAIRS.map(([drove, anchor]) => [
+        `${drove} / ${anchor} /visit`,
+        ratio(`${drove} /visit`, `${anchor} /visit`),
+      ]),
+    );
+  }
   console.log(
     JSON.stringify(
       { duration: DURATION, rounds: ROUNDS, connections: CONNECTIONS, table, ratios, lost },
@@ -218,5 +262,36 @@ try {
 } finally {
   for (const { child } of Object.values(servers)) child.kill();
   redis.kill();
+  memcached.kill();
   rmSync(redisDir, { recursive: true, force: true });
+  rmSync(SQLITE_DIR, { recursive: true, force: true });
+  // Let the stack processes let go of their connections before the drop.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await admin(`DROP DATABASE IF EXISTS "${pgName}" WITH (FORCE)`);
+}
+
+async function admin(sql) {
+  const client = new pg.Client({ connectionString: PG_ADMIN, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+async function waitForPort(port) {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`nothing listens on port ${port}`);
 }

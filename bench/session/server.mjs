@@ -1,7 +1,13 @@
-// One benchmark stack, chosen by STACK, on PORT, with sessions (if any) on REDIS_URL.
-// Every stack runs the same handler code; GET /__stats reports store round trips so far.
+// One benchmark stack, chosen by STACK, on PORT, with sessions (if any) on REDIS_URL, or for the
+// other stores on PG_URL, MEMCACHED (host:port) and SQLITE_DIR. Every stack runs the same handler
+// code; GET /__stats reports store round trips so far.
+import { join } from 'node:path';
 import cookie from '@fastify/cookie';
 import fastifySession from '@fastify/session';
+import Database from 'better-sqlite3';
+import betterSqliteStore from 'better-sqlite3-session-store';
+import connectMemjs from 'connect-memjs';
+import connectPgSimple from 'connect-pg-simple';
 import { RedisStore } from 'connect-redis';
 import { session as droveExpress } from 'drove/session/express';
 import { session as droveFastify } from 'drove/session/fastify';
@@ -9,9 +15,10 @@ import { createStore } from 'drove/stores';
 import express from 'express';
 import expressSession from 'express-session';
 import Fastify from 'fastify';
+import pg from 'pg';
 import { createClient } from 'redis';
 
-const { STACK, PORT, REDIS_URL } = process.env;
+const { STACK, PORT, REDIS_URL, PG_URL, MEMCACHED, SQLITE_DIR } = process.env;
 const SECRET = 'a-benchmark-secret-of-at-least-32-characters';
 let storeCalls = 0;
 
@@ -30,12 +37,11 @@ const increment = async (s, atomic) => {
   return { n: s.n };
 };
 
-/** connect-redis with each store call counted (one Redis command each). */
-async function countedConnectRedis() {
-  const client = createClient({ url: REDIS_URL });
-  await client.connect();
-  const store = new RedisStore({ client, prefix: `bench-${STACK}:` });
+/** Each express-session store call counted (one round trip each). */
+function counted(store) {
   for (const method of ['get', 'set', 'touch', 'destroy']) {
+    // connect-memjs has no touch (express-session then skips it).
+    if (typeof store[method] !== 'function') continue;
     const original = store[method].bind(store);
     store[method] = (...args) => {
       storeCalls++;
@@ -45,8 +51,48 @@ async function countedConnectRedis() {
   return store;
 }
 
-async function droveOptions() {
-  const store = createStore(REDIS_URL, { prefix: `bench-${STACK}:` });
+/** connect-redis, counted. */
+async function countedConnectRedis() {
+  const client = createClient({ url: REDIS_URL });
+  await client.connect();
+  return counted(new RedisStore({ client, prefix: `bench-${STACK}:` }));
+}
+
+/** The express-session store people use today for each of the other backends, counted. */
+function anchorStore(kind) {
+  switch (kind) {
+    case 'connect-pg-simple': {
+      const PgStore = connectPgSimple(expressSession);
+      const pool = new pg.Pool({ connectionString: PG_URL, max: 10 });
+      return counted(new PgStore({ pool, createTableIfMissing: true }));
+    }
+    case 'connect-memjs': {
+      const MemcachedStore = connectMemjs(expressSession);
+      return counted(new MemcachedStore({ servers: [MEMCACHED], prefix: `bench-${STACK}:` }));
+    }
+    case 'better-sqlite3-session-store': {
+      const SqliteStore = betterSqliteStore(expressSession);
+      const client = new Database(join(SQLITE_DIR, 'anchor.db'));
+      // WAL, as drove's SQLite store uses: the anchor at its best.
+      client.pragma('journal_mode = WAL');
+      return counted(new SqliteStore({ client }));
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** drove's store for a stack: `drove` is Redis, `drove@sqlite` etc. the others. */
+function droveStoreUrl(kind) {
+  const backend = kind.split('@')[1] ?? 'redis';
+  if (backend === 'redis') return REDIS_URL;
+  if (backend === 'postgres') return PG_URL;
+  if (backend === 'memcached') return `memcached://${MEMCACHED}`;
+  return `sqlite:${join(SQLITE_DIR, 'drove.db')}`;
+}
+
+async function droveOptions(kind) {
+  const store = createStore(droveStoreUrl(kind), { prefix: `bench-${STACK}:` });
   await store.ready();
   return {
     store,
@@ -58,6 +104,7 @@ async function droveOptions() {
 
 async function expressApp(kind) {
   const app = express();
+  const anchor = anchorStore(kind);
   if (kind === 'express-session') {
     app.use(
       expressSession({
@@ -67,14 +114,19 @@ async function expressApp(kind) {
         saveUninitialized: false,
       }),
     );
-  } else if (kind === 'drove') {
-    app.use(droveExpress(await droveOptions()));
+  } else if (anchor) {
+    app.use(
+      expressSession({ store: anchor, secret: SECRET, resave: false, saveUninitialized: false }),
+    );
+  } else if (kind.startsWith('drove')) {
+    app.use(droveExpress(await droveOptions(kind)));
   }
   const s = (req) => req.session ?? {};
   app.get('/__stats', (_req, res) => res.json({ storeCalls }));
   app.get('/read', (req, res) => res.json(read(s(req))));
   app.post('/visit', (req, res) => res.json(visit(s(req))));
-  app.post('/incr', async (req, res) => res.json(await increment(s(req), kind === 'drove')));
+  const atomic = kind.startsWith('drove');
+  app.post('/incr', async (req, res) => res.json(await increment(s(req), atomic)));
   app.listen(Number(PORT), '127.0.0.1', () => console.log('ready'));
 }
 
@@ -90,7 +142,7 @@ async function fastifyApp(kind) {
       cookie: { secure: false },
     });
   } else if (kind === 'drove') {
-    await app.register(droveFastify(await droveOptions()));
+    await app.register(droveFastify(await droveOptions(kind)));
   }
   const s = (request) => request.session ?? {};
   app.get('/__stats', async () => ({ storeCalls }));
