@@ -108,9 +108,13 @@ export function shutdown(code = 0): Promise<void> {
 function install(): void {
   if (installed) return;
   installed = true;
-  const onSignal = () => void shutdown(0);
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  // A repeated SIGTERM (a supervisor re-signalling the group) must not cut the shutdown short;
+  // a second Ctrl-C does, as people expect.
+  process.on('SIGTERM', () => void shutdown(0));
+  process.on('SIGINT', () => {
+    if (shuttingDown) process.exit(130);
+    void shutdown(0);
+  });
 }
 
 function closeServer(server: Server, timeoutMs: number): Promise<void> {

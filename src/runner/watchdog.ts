@@ -62,12 +62,16 @@ function signalGroup(signal: NodeJS.Signals): void {
 }
 
 let reaping = false;
-/** TERM the group, wait until only we are left (or grace passes), KILL the rest, exit. */
-async function reapAndExit(graceMs: number, code: number): Promise<void> {
+/**
+ * TERM the group, wait until only we are left (or grace passes), KILL the rest, exit. When the
+ * command died of a signal, the group already got that signal: a second TERM would cut short the
+ * graceful shutdown its other processes are running, so they only get the grace period.
+ */
+async function reapAndExit(graceMs: number, code: number, alreadySignalled = false): Promise<void> {
   if (reaping) return;
   reaping = true;
   if (otherMembers() > 0) {
-    signalGroup('SIGTERM');
+    if (!alreadySignalled) signalGroup('SIGTERM');
     const deadline = Date.now() + graceMs;
     while (otherMembers() > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 25));
@@ -119,8 +123,9 @@ function main(): void {
       exitCode = code ?? 128 + signalNumber(signal);
       send({ exit: code, signal });
       // Give the message a moment to leave before we possibly SIGKILL ourselves with the group.
-      lifeline.end(() => void reapAndExit(graceMs, exitCode));
-      setTimeout(() => void reapAndExit(graceMs, exitCode), 200).unref();
+      const bySignal = signal !== null;
+      lifeline.end(() => void reapAndExit(graceMs, exitCode, bySignal));
+      setTimeout(() => void reapAndExit(graceMs, exitCode, bySignal), 200).unref();
     });
   });
 }
