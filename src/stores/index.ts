@@ -29,7 +29,7 @@ export { createMemcachedStore, createPostgresStore, createRedisStore, createSqli
 /** Options of `createStore`: the common ones plus any driver's own (ignored by the others). */
 export type CreateStoreOptions = StoreOptions &
   Partial<Pick<PostgresStoreOptions, 'table' | 'migrate'>> &
-  Partial<Pick<RedisStoreOptions, 'cluster'>>;
+  Partial<Pick<RedisStoreOptions, 'cluster' | 'autoPipelining'>>;
 
 const SCHEMES = [
   'sqlite:',

@@ -48,6 +48,8 @@ export interface RedisConnectionOptions {
   /** Cluster seed nodes; undefined for a standalone server. */
   nodes: { host: string; port: number }[] | undefined;
   timeoutMs: number;
+  /** ioredis auto-pipelining (see RedisStoreOptions.autoPipelining). */
+  autoPipelining: boolean;
 }
 
 /** An open (or opening) connection. */
@@ -88,9 +90,7 @@ export async function openRedisConnection(
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     disableClientInfo: true,
-    // Commands issued in the same tick leave in one write: under concurrency this saves a
-    // syscall per command, which is most of a session request's client-side cost.
-    enableAutoPipelining: true,
+    enableAutoPipelining: options.autoPipelining,
   };
 
   let client: Redis | Cluster;

@@ -30,6 +30,13 @@ export interface RedisStoreOptions extends StoreOptions {
   url?: string;
   /** Redis Cluster: the seed nodes, or `true` to use `url` as the only seed. */
   cluster?: boolean | { host: string; port: number }[];
+  /**
+   * Send the commands issued in one tick in one socket write (ioredis auto-pipelining). Saves a
+   * syscall per command in a busy HTTP server (about +1.5x session throughput on Fastify in
+   * bench/session) but adds a tick of latency to each command (bench/stores: 0.6x the raw
+   * client at concurrency 1). Default false.
+   */
+  autoPipelining?: boolean;
 }
 
 // Versions are unique without a round trip: a random per-process prefix and a counter.
@@ -68,7 +75,13 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
 
   const usable = (): ScriptClient | Promise<ScriptClient> => {
     if (connection) return connection.usable();
-    opening ??= openRedisConnection({ store: name, url, nodes, timeoutMs }).then((opened) => {
+    opening ??= openRedisConnection({
+      store: name,
+      url,
+      nodes,
+      timeoutMs,
+      autoPipelining: options.autoPipelining === true,
+    }).then((opened) => {
       connection = opened;
       return opened;
     });

@@ -25,6 +25,12 @@ testStore({
   server: { host: server.host, port: server.port },
 });
 
+// The same semantics with ioredis auto-pipelining (commands of one tick share a write).
+testStore({
+  name: 'redis',
+  create: (options) => createStore(server.url, { ...options, autoPipelining: true }),
+});
+
 describe('redis store specifics', () => {
   it('keeps an entry and its tombstone in one key, and touch never rewrites the value', async () => {
     const prefix = `spec${Date.now()}:`;
