@@ -1,32 +1,8 @@
 /**
- * Which addresses a download may connect to. Checked on the resolved IP at connect time and on
- * every redirect, so DNS tricks and redirects to internal hosts are caught, not just the URL text.
+ * What a user may submit. Which addresses a download may then connect to is checked by
+ * drove/scratch's `publicAddressesOnly` guard, on the resolved IP at connect time and on every
+ * redirect (see process-file.ts).
  */
-import ipaddr from 'ipaddr.js';
-
-export class ForbiddenTargetError extends Error {
-  constructor(readonly address: string) {
-    super(`downloads from ${address} are not allowed (private, loopback or reserved address)`);
-  }
-}
-
-/** True when `address` is a public unicast address. */
-export function isPublicAddress(address: string): boolean {
-  if (!ipaddr.isValid(address)) return false;
-  let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
-    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
-  }
-  return parsed.range() === 'unicast';
-}
-
-/** A connect-time check: throws unless the address is public or private targets are allowed. */
-export function addressGuard(allowPrivate: boolean): (address: string) => void {
-  return (address) => {
-    if (!allowPrivate && !isPublicAddress(address)) throw new ForbiddenTargetError(address);
-  };
-}
-
 /** The URL as submitted by a user: http(s) only, no credentials. */
 export function parseSubmittedUrl(text: string): URL {
   let url: URL;
