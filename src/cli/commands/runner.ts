@@ -43,7 +43,11 @@ export function register(program: Command): void {
       'balancer port; instances get PORT+100*i+n (default: $PORT or 5000)',
       integer,
     )
-    .option('-t, --timeout <seconds>', 'grace between SIGTERM and SIGKILL', seconds, 5000)
+    .addOption(
+      new Option('-t, --timeout <seconds>', 'grace between SIGTERM and SIGKILL')
+        .argParser(seconds)
+        .default(5000, '5'),
+    )
     .option('--no-restart', 'do not restart crashed processes; the first exit stops all (foreman)')
     .option('--host <host>', 'balancer interface', '127.0.0.1')
     .option('--json', 'log one JSON object per line')
