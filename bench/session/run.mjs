@@ -3,7 +3,7 @@
 // one private Redis; then drove's Express adapter on SQLite, PostgreSQL and Memcached against the
 // express-session store people use for each (better-sqlite3-session-store, connect-pg-simple,
 // connect-memjs). All measured interleaved with autocannon.
-// Usage: npm run session [-- --quick] [-- --contention-only]
+// Usage: npm run session [-- --quick] [-- --contention-only] [-- --only=express,express:drove]
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -45,6 +45,9 @@ const PATHS = contentionOnly
       ['/visit', 'POST', [...STACKS, ...STORE_STACKS]],
     ];
 const ALL_STACKS = contentionOnly ? STACKS : [...STACKS, ...STORE_STACKS];
+// --only=express,express:drove measures just those stacks (for profiling work; ratios need all).
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const selected = (list) => (only ? list.filter((s) => only.includes(s)) : list);
 
 const freePort = () =>
   new Promise((resolve) => {
@@ -150,7 +153,7 @@ const SQLITE_DIR = mkdtempSync(join(tmpdir(), 'bench-session-sqlite-'));
 const env = { REDIS_URL, MEMCACHED, PG_URL, SQLITE_DIR };
 const servers = {};
 try {
-  for (const stack of ALL_STACKS) {
+  for (const stack of selected(ALL_STACKS)) {
     const port = await freePort();
     const child = await start(
       process.execPath,
@@ -168,7 +171,7 @@ try {
   const results = {};
   for (let round = 0; round < ROUNDS; round++) {
     for (const [path, method, stacks] of PATHS) {
-      for (const stack of stacks) {
+      for (const stack of selected(stacks)) {
         const { port, cookies } = servers[stack];
         const before = (await http(port, 'GET', '/__stats')).body.storeCalls;
         const result = await cannon(port, method, path, cookies);
@@ -188,7 +191,7 @@ try {
   }
   // 50 connections sharing one cookie, incrementing one key.
   const lost = {};
-  for (const stack of STACKS.filter((s) => s.includes(':'))) {
+  for (const stack of only ? [] : STACKS.filter((s) => s.includes(':'))) {
     const { port } = servers[stack];
     const { cookie } = await http(port, 'POST', '/visit');
     const result = await cannon(port, 'POST', '/incr', [cookie]);
@@ -223,7 +226,7 @@ try {
       },
     ]),
   );
-  const ratio = (a, b) => +(table[a].rps / table[b].rps).toFixed(2);
+  const ratio = (a, b) => (table[a] && table[b] ? +(table[a].rps / table[b].rps).toFixed(2) : null);
   const ratios = {};
   for (const path of contentionOnly ? [] : ['/read', '/visit']) {
     ratios[path] = {

@@ -83,18 +83,30 @@ export class SessionContext<T extends SessionData> {
     return this.#timed('ownedBy', () => this.store.ownedBy(owner));
   }
 
-  async #timed<R>(operation: StoreOperation, call: () => Promise<R>): Promise<R> {
+  /** The call, reported as a store event when events are on (without an extra async frame). */
+  #timed<R>(operation: StoreOperation, call: () => Promise<R>): Promise<R> {
     const emit = this.emit;
     if (!emit) return call();
     const start = performance.now();
-    let ok = false;
-    try {
-      const result = await call();
-      ok = true;
-      return result;
-    } finally {
+    const report = (ok: boolean) =>
       emit({ type: 'store', operation, durationMs: performance.now() - start, ok });
+    let pending: Promise<R>;
+    try {
+      pending = call();
+    } catch (err) {
+      report(false);
+      return Promise.reject(err);
     }
+    return pending.then(
+      (result) => {
+        report(true);
+        return result;
+      },
+      (err: unknown) => {
+        report(false);
+        throw err;
+      },
+    );
   }
 }
 

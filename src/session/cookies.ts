@@ -30,6 +30,8 @@ export class SessionCookie {
   readonly #options: Required<Omit<CookieOptions, 'domain'>> & { domain: string | undefined };
   readonly #plainName: string;
   readonly #hostName: string;
+  /** The attributes after `Max-Age` of a written cookie, plain and Secure, rendered once. */
+  readonly #tails: [plain: string, secure: string];
 
   constructor(options: CookieOptions = {}) {
     this.#options = {
@@ -56,6 +58,24 @@ export class SessionCookie {
       this.#options.hostPrefix && this.#options.path === '/' && this.#options.domain === undefined;
     this.#plainName = name;
     this.#hostName = prefixable ? `__Host-${name}` : name;
+    this.#tails = [this.#tail(false), this.#tail(true)];
+  }
+
+  /**
+   * What follows `name=value; Max-Age=N` (or `name=value` for a browser-session cookie) in every
+   * Set-Cookie line this cookie writes: rendered once by the cookie package, since
+   * stringifySetCookie on each modifying request cost ~5% of a Fastify session request's CPU.
+   */
+  #tail(secure: boolean): string {
+    const o = this.#options;
+    const line = stringifySetCookie('n', 'v', {
+      httpOnly: o.httpOnly,
+      sameSite: o.sameSite,
+      path: o.path,
+      domain: o.domain,
+      secure,
+    });
+    return line.slice('n=v'.length);
   }
 
   /** Whether the cookie is Secure for a request that came over HTTPS (`https`) or not. */
@@ -78,18 +98,15 @@ export class SessionCookie {
     return parseCookie(header, { decode: (s) => s })[name];
   }
 
-  /** A Set-Cookie line carrying `id`, valid for `maxAgeMs`. */
+  /**
+   * A Set-Cookie line carrying `id` (a session id: base64url, nothing to encode), valid for
+   * `maxAgeMs`. Max-Age comes first among the attributes, where the cookie package puts it.
+   */
   write(id: string, maxAgeMs: number, secure: boolean): string {
-    const o = this.#options;
-    return stringifySetCookie(this.nameFor(secure), id, {
-      httpOnly: o.httpOnly,
-      sameSite: o.sameSite,
-      path: o.path,
-      domain: o.domain,
-      secure,
-      maxAge: o.persistent ? Math.max(0, Math.ceil(maxAgeMs / 1000)) : undefined,
-      encode: (s) => s,
-    });
+    const tail = this.#tails[secure ? 1 : 0];
+    if (!this.#options.persistent) return `${this.nameFor(secure)}=${id}${tail}`;
+    const maxAge = Math.max(0, Math.ceil(maxAgeMs / 1000));
+    return `${this.nameFor(secure)}=${id}; Max-Age=${maxAge}${tail}`;
   }
 
   /** A Set-Cookie line that makes the browser drop the cookie. */

@@ -120,6 +120,8 @@ export async function openRedisConnection(
     });
   }
   const stopWatching = options.nodes ? () => {} : watchSilence(client as Redis, timeoutMs);
+  const coalesce =
+    options.nodes || options.autoPipelining ? () => {} : coalesceWrites(client as Redis);
   for (const [name, lua] of Object.entries(SCRIPTS)) {
     client.defineCommand(name, { numberOfKeys: 1, lua });
   }
@@ -163,10 +165,15 @@ export async function openRedisConnection(
   return {
     client,
     readyClient() {
-      return client.status === 'ready' ? scripted : undefined;
+      if (client.status !== 'ready') return undefined;
+      coalesce();
+      return scripted;
     },
     usable() {
-      if (client.status === 'ready') return scripted;
+      if (client.status === 'ready') {
+        coalesce();
+        return scripted;
+      }
       if (settledOnce || closing) throw unavailable();
       return afterFirstAttempt();
     },
@@ -185,15 +192,43 @@ export async function openRedisConnection(
 }
 
 /**
+ * Called before each command: while replies are owed, holds the socket's writes (cork) until the
+ * end of this turn of the event loop, so the commands of all the requests a busy server handles
+ * in one turn leave in one write. With nothing in flight the command goes out at once, so an idle
+ * or lightly loaded store keeps its latency. Each write to a loopback socket costs a syscall and a
+ * wake-up of the reader; batching them roughly halved the Redis share of a session request's CPU
+ * (bench/session). Unlike ioredis's auto-pipelining, no Pipeline object per batch and no delay
+ * for a lone command.
+ */
+function coalesceWrites(client: Redis): () => void {
+  let corked: Redis['stream'] | undefined;
+  const flush = () => {
+    const stream = corked;
+    corked = undefined;
+    stream?.uncork();
+  };
+  return () => {
+    if (corked !== undefined) return;
+    const stream = client.stream as Redis['stream'] | undefined;
+    if (stream === undefined || owedReplies(client) === 0) return;
+    stream.cork();
+    corked = stream;
+    setImmediate(flush);
+  };
+}
+
+/** How many replies the connection is owed (ioredis's `commandQueue`, not in its typings). */
+const owedReplies = (client: Redis): number =>
+  (client as unknown as { commandQueue: { length: number } }).commandQueue.length;
+
+/**
  * Destroys a standalone connection that owes replies and has received nothing for `timeoutMs`
  * (a server or network that accepts but never answers, during the handshake or later), so that
  * the client reconnects instead of waiting forever. One timer per store: ioredis's own
  * `socketTimeout` arms a timer per command, which costs the read path measurably.
  */
 function watchSilence(client: Redis, timeoutMs: number): () => void {
-  // ioredis keeps the replies it is owed in `commandQueue` (not in its typings).
-  const owed = () =>
-    (client as unknown as { commandQueue: { length: number } }).commandQueue.length;
+  const owed = () => owedReplies(client);
   let watched: Redis['stream'] | undefined;
   let chunks = 0;
   let seenChunks = 0;
