@@ -46,7 +46,10 @@ const PATHS = contentionOnly
     ];
 const ALL_STACKS = contentionOnly ? STACKS : [...STACKS, ...STORE_STACKS];
 // --only=express,express:drove measures just those stacks (for profiling work; ratios need all).
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',');
 const selected = (list) => (only ? list.filter((s) => only.includes(s)) : list);
 
 const freePort = () =>

@@ -52,7 +52,10 @@ function mayHoldDates(value: unknown, depth: number): boolean {
     return false;
   }
   for (const key in value) {
-    if (Object.hasOwn(value, key) && mayHoldDates((value as Record<string, unknown>)[key], depth + 1))
+    if (
+      Object.hasOwn(value, key) &&
+      mayHoldDates((value as Record<string, unknown>)[key], depth + 1)
+    )
       return true;
   }
   return false;
