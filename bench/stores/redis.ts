@@ -69,7 +69,7 @@ function operations(store: Store, raw: RawClient) {
   return {
     read: {
       drove: (w: number) => store.get(droveKey(w)),
-      raw: (w: number) => raw.droveGetBuffer(rawEntry(w)),
+      raw: (w: number) => raw.hmgetBuffer(rawEntry(w), 'v', 'ver', 'own', 'exp'),
     },
     'conditional write': {
       drove: async (w: number) => {
@@ -89,6 +89,7 @@ function operations(store: Store, raw: RawClient) {
           next,
           TTL,
           '',
+          Date.now() + TTL,
         )) as [string];
         if (outcome !== 'ok') throw new Error(`raw update refused: ${outcome}`);
         rawVersions.set(w, next);
@@ -96,7 +97,7 @@ function operations(store: Store, raw: RawClient) {
     },
     touch: {
       drove: (w: number) => store.touch(droveKey(w), TTL),
-      raw: (w: number) => raw.droveTouch(rawEntry(w), TTL),
+      raw: (w: number) => raw.droveTouch(rawEntry(w), TTL, Date.now() + TTL),
     },
     async seed(workers: number) {
       for (let w = 0; w < workers; w++) {

@@ -19,6 +19,7 @@ import {
 } from './_utils.js';
 import { openRedisConnection, type RedisConnection, type ScriptClient } from './redis-client.js';
 import { createDeadlineRunner } from './redis-deadline.js';
+import { READ_FIELDS } from './redis-scripts.js';
 import type { Store, StoreEntry, StoreOptions, WriteRefusal, WriteResult } from './types.js';
 
 /** Options of the Redis store (standalone or Cluster). */
@@ -131,14 +132,17 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
         // with a single promise on top of the client's: the read path is benchmarked against
         // the raw client, and a wrapping deadline alone cost ~10% of its throughput.
         if (client) {
-          return client.droveGetBuffer(entry).then(
-            (reply) => toEntry(reply, started),
+          return client.hmgetBuffer(entry, ...READ_FIELDS).then(
+            (reply) => toEntry(reply, started, client, entry, name),
             (err: unknown) => Promise.reject(asUnavailable(name, err)),
           );
         }
-        return withDeadline(
-          () => onClient((ready) => ready.droveGetBuffer(entry)),
-          (reply) => toEntry(reply, started),
+        return withDeadline(() =>
+          onClient((ready) =>
+            ready
+              .hmgetBuffer(entry, ...READ_FIELDS)
+              .then((r) => toEntry(r, started, ready, entry, name)),
+          ),
         );
       } catch (err) {
         return Promise.reject(err);
@@ -153,12 +157,20 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
       const version = nextVersion();
       return run(async (client) => {
         const started = Date.now();
-        const reply = await client.droveCreate(entryKey(key), bytes, version, ttlMs, owner ?? '');
+        const expiresAt = started + ttlMs;
+        const reply = await client.droveCreate(
+          entryKey(key),
+          bytes,
+          version,
+          ttlMs,
+          owner ?? '',
+          expiresAt,
+        );
         if (reply !== 'ok') return refusal(reply, ['exists', 'gone']);
         // After the entry, so the index never misses a live entry for long; awaited, so a failure
         // is reported (the entry exists but is not listed yet).
         if (owner !== undefined) await client.droveIndex(ownerKey(owner), key, ttlMs);
-        return { ok: true, version, expiresAt: started + ttlMs };
+        return { ok: true, version, expiresAt };
       });
     },
 
@@ -172,7 +184,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
       const bytes = toValueBuffer(name, value, maxValueSize);
       const version = nextVersion();
       return run(async (client) => {
-        const started = Date.now();
+        const expiresAt = Date.now() + ttlMs;
         const [outcome, previous] = await client.droveUpdate(
           entryKey(key),
           bytes,
@@ -180,17 +192,20 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
           version,
           ttlMs,
           owner ?? '',
+          expiresAt,
         );
         if (outcome !== 'ok') return refusal(outcome, ['conflict', 'missing', 'gone']);
         const current = owner ?? previous ?? undefined;
-        await Promise.all([
-          // The index must outlive the entry it lists, so it is stretched on every write.
-          current !== undefined && client.droveIndex(ownerKey(current), key, ttlMs),
-          previous && owner !== undefined && previous !== owner
-            ? bestEffort(client.srem(ownerKey(previous), key))
-            : undefined,
-        ]);
-        return { ok: true, version, expiresAt: started + ttlMs };
+        const moved = previous && owner !== undefined && previous !== owner;
+        // Without an owner (most sessions) there is no index to keep: no second round trip.
+        if (current !== undefined || moved) {
+          await Promise.all([
+            // The index must outlive the entry it lists, so it is stretched on every write.
+            current !== undefined && client.droveIndex(ownerKey(current), key, ttlMs),
+            moved ? bestEffort(client.srem(ownerKey(previous), key)) : undefined,
+          ]);
+        }
+        return { ok: true, version, expiresAt };
       });
     },
 
@@ -198,12 +213,12 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
       checkKey(key);
       checkTtl(ttlMs);
       return run(async (client) => {
-        const started = Date.now();
-        const reply = await client.droveTouch(entryKey(key), ttlMs);
+        const expiresAt = Date.now() + ttlMs;
+        const reply = await client.droveTouch(entryKey(key), ttlMs, expiresAt);
         if (reply === null) return undefined;
         const owner = reply[1];
         if (owner) await client.droveIndex(ownerKey(owner), key, ttlMs);
-        return started + ttlMs;
+        return expiresAt;
       });
     },
 
@@ -254,19 +269,33 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
   };
 }
 
-/** A read script's reply as an entry; `started` is when the call began (expiry never overstated). */
+/**
+ * An HMGET of READ_FIELDS as an entry. Redis never returns an expired key, so an `exp` that looks
+ * past (a writer's clock ahead of ours) still reads as live, for a millisecond. An entry without
+ * `exp` (written before drove kept it) costs one PTTL; `started` is when the call began, so that
+ * expiry is never overstated.
+ */
 function toEntry(
-  reply: [Buffer, Buffer, number, Buffer | null] | null,
+  reply: (Buffer | null)[],
   started: number,
-): StoreEntry | undefined {
-  if (reply === null) return undefined;
-  const [value, version, pttl, owner] = reply;
-  return {
+  client: ScriptClient,
+  entry: string,
+  store: string,
+): StoreEntry | undefined | Promise<StoreEntry | undefined> {
+  const [value, version, owner, exp] = reply;
+  if (!value || !version) return undefined;
+  const read = (expiresAt: number): StoreEntry => ({
     value,
     version: version.toString('latin1'),
-    expiresAt: pttl >= 0 ? started + pttl : Number.MAX_SAFE_INTEGER,
-    owner: owner === null ? undefined : owner.toString('utf8'),
-  };
+    expiresAt: Math.max(expiresAt, Date.now() + 1),
+    owner: owner ? owner.toString('utf8') : undefined,
+  });
+  if (exp) return read(Number(exp.toString('latin1')));
+  return client.pttl(entry).then(
+    (pttl) =>
+      pttl === -2 ? undefined : read(pttl >= 0 ? started + pttl : Number.MAX_SAFE_INTEGER),
+    (err: unknown) => Promise.reject(asUnavailable(store, err)),
+  );
 }
 
 /** The Cluster seed nodes, or undefined for a standalone server. */

@@ -64,6 +64,70 @@ describe('redis store specifics', () => {
     }
   });
 
+  it('reads with one plain HMGET, and expiry comes from the stored exp, a past one, or PTTL', async () => {
+    const prefix = `read${Date.now()}:`;
+    const store = createRedisStore({ url: server.url, prefix });
+    const raw = new Redis(server.url);
+    try {
+      await store.ready();
+      const created = await store.create('k', 'value', { ttlMs: 30_000 });
+      if (!created.ok) throw new Error('create refused');
+      expect(Number(await raw.hget(`${prefix}e:k`, 'exp'))).toBe(created.expiresAt);
+      const monitor = await raw.duplicate().monitor();
+      const seen: string[] = [];
+      monitor.on('monitor', (_time: string, args: string[]) => seen.push(args.join(' ')));
+      const entry = await store.get('k');
+      await new Promise((r) => setTimeout(r, 200));
+      monitor.disconnect();
+      expect(entry?.expiresAt).toBe(created.expiresAt);
+      expect(seen.filter((line) => line.includes(`${prefix}e:k`))).toEqual([
+        `hmget ${prefix}e:k v ver own exp`,
+      ]);
+
+      // A writer whose clock runs ahead wrote an exp that is already past here: still live.
+      await raw.hset(`${prefix}e:k`, 'exp', String(Date.now() - 60_000));
+      const skewed = await store.get('k');
+      expect(skewed?.value.toString()).toBe('value');
+      expect(skewed!.expiresAt).toBeGreaterThan(Date.now() - 5);
+
+      // An entry written without exp (an older drove) reads its expiry from the key's TTL.
+      await raw.hdel(`${prefix}e:k`, 'exp');
+      const legacy = await store.get('k');
+      expect(legacy?.expiresAt).toBeGreaterThan(Date.now() + 25_000);
+      expect(legacy!.expiresAt).toBeLessThanOrEqual(Date.now() + 30_000);
+
+      // Touch and update keep exp in step with the returned expiry.
+      const touched = await store.touch('k', 50_000);
+      expect(Number(await raw.hget(`${prefix}e:k`, 'exp'))).toBe(touched);
+      const updated = await store.update('k', 'next', { version: entry!.version, ttlMs: 40_000 });
+      if (!updated.ok) throw new Error('update refused');
+      expect(Number(await raw.hget(`${prefix}e:k`, 'exp'))).toBe(updated.expiresAt);
+      expect((await store.get('k'))?.expiresAt).toBe(updated.expiresAt);
+    } finally {
+      raw.disconnect();
+      await store.close();
+    }
+  });
+
+  it('commands issued together while replies are owed leave in fewer socket writes', async () => {
+    const own = await startRedis();
+    const store = createRedisStore({ url: own.url });
+    const raw = new Redis(own.url);
+    try {
+      await store.ready();
+      const reads = async () =>
+        Number(/total_reads_processed:(\d+)/.exec(await raw.info('stats'))?.[1]);
+      const before = await reads();
+      await Promise.all(Array.from({ length: 200 }, (_, i) => store.get(`k${i}`)));
+      // One read by the server per batch (the INFO calls add two); without coalescing, ~200.
+      expect((await reads()) - before).toBeLessThan(20);
+    } finally {
+      raw.disconnect();
+      await store.close();
+      await own.stop();
+    }
+  });
+
   it('a stopped server fails fast with DROVE_ERR_STORE_UNAVAILABLE, and the store heals when it is back', async () => {
     // A throwaway server of its own, stopped and restarted on the same port.
     const own = await startRedis();
