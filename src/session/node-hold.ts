@@ -53,11 +53,7 @@ export function createNodeMiddleware<T extends SessionData>(
     sessions.load(request).then(
       (current) => {
         (req as IncomingMessage & { session: Session<T> }).session = current.session;
-        holdHead(
-          res,
-          () => current.commit(),
-          (err) => fail(err, res, next),
-        );
+        holdHead(res, current, (err) => fail(err, res, next));
         next();
       },
       (err: unknown) => fail(err, res, next),
@@ -67,48 +63,91 @@ export function createNodeMiddleware<T extends SessionData>(
 
 type Call = [fn: (...args: unknown[]) => unknown, args: unknown[]];
 
-/** Queue writeHead/write/end until `commit` settles, then send its Set-Cookie lines with the head. */
+const kHold = Symbol('drove.hold');
+
+/** A response whose head waits for the session's save. */
+interface Held extends ServerResponse {
+  [kHold]: Hold;
+}
+
+/** What a held response queued, and what settles it. */
+class Hold {
+  readonly queue: Call[] = [];
+  head: unknown[] | undefined;
+  started = false;
+  // The methods in place when the hold began: middleware that ran before (compression, say) may
+  // have wrapped them, and the queued calls must go through those wrappers.
+  readonly writeHead: ServerResponse['writeHead'];
+  readonly write: ServerResponse['write'];
+  readonly end: ServerResponse['end'];
+  constructor(
+    res: ServerResponse,
+    readonly commit: { commit(): Promise<string[]> },
+    readonly onError: (err: unknown) => void,
+  ) {
+    this.writeHead = res.writeHead;
+    this.write = res.write;
+    this.end = res.end;
+  }
+}
+
+/**
+ * Queue writeHead/write/end until `commit` settles, then send its Set-Cookie lines with the head.
+ * The stand-ins are shared functions that find the request's state on the response: a request
+ * allocates one Hold, not a closure per method.
+ */
 function holdHead(
   res: ServerResponse,
-  commit: () => Promise<string[]>,
+  current: { commit(): Promise<string[]> },
   onError: (err: unknown) => void,
 ): void {
-  const original = { writeHead: res.writeHead, write: res.write, end: res.end };
-  const queue: Call[] = [];
-  let head: unknown[] | undefined;
-  let started = false;
-  const restore = () => Object.assign(res, original);
-  const start = () => {
-    if (started) return;
-    started = true;
-    commit().then(
-      (cookies) => {
-        restore();
-        if (cookies.length > 0) addCookies(res, head, cookies);
-        if (head) (original.writeHead as (...a: unknown[]) => unknown).apply(res, head);
-        for (const [fn, args] of queue) fn.apply(res, args);
-      },
-      (err: unknown) => {
-        restore();
-        onError(err);
-      },
-    );
-  };
-  res.writeHead = function heldWriteHead(this: ServerResponse, ...args: unknown[]) {
-    head = args;
-    start();
-    return this;
-  } as ServerResponse['writeHead'];
-  res.write = function heldWrite(...args: unknown[]) {
-    queue.push([original.write as Call[0], args]);
-    start();
-    return true;
-  } as ServerResponse['write'];
-  res.end = function heldEnd(this: ServerResponse, ...args: unknown[]) {
-    queue.push([original.end as Call[0], args]);
-    start();
-    return this;
-  } as ServerResponse['end'];
+  (res as Held)[kHold] = new Hold(res, current, onError);
+  res.writeHead = heldWriteHead as ServerResponse['writeHead'];
+  res.write = heldWrite as ServerResponse['write'];
+  res.end = heldEnd as ServerResponse['end'];
+}
+
+function heldWriteHead(this: Held, ...args: unknown[]) {
+  this[kHold].head = args;
+  startCommit(this);
+  return this;
+}
+
+function heldWrite(this: Held, ...args: unknown[]) {
+  this[kHold].queue.push([this[kHold].write as Call[0], args]);
+  startCommit(this);
+  return true;
+}
+
+function heldEnd(this: Held, ...args: unknown[]) {
+  this[kHold].queue.push([this[kHold].end as Call[0], args]);
+  startCommit(this);
+  return this;
+}
+
+/** The stand-ins give way to the methods they stood in for. */
+function release(res: ServerResponse, hold: Hold): void {
+  res.writeHead = hold.writeHead;
+  res.write = hold.write;
+  res.end = hold.end;
+}
+
+function startCommit(res: Held): void {
+  const hold = res[kHold];
+  if (hold.started) return;
+  hold.started = true;
+  hold.commit.commit().then(
+    (cookies) => {
+      release(res, hold);
+      if (cookies.length > 0) addCookies(res, hold.head, cookies);
+      if (hold.head) (hold.writeHead as (...a: unknown[]) => unknown).apply(res, hold.head);
+      for (const [fn, args] of hold.queue) fn.apply(res, args);
+    },
+    (err: unknown) => {
+      release(res, hold);
+      hold.onError(err);
+    },
+  );
 }
 
 /** Append Set-Cookie lines, also when the held writeHead call passes its own set-cookie. */

@@ -59,7 +59,7 @@ export class RequestSession<T extends SessionData = SessionData> {
   private constructor(ctx: SessionContext<T>, secure: boolean) {
     this.#ctx = ctx;
     this.#secure = secure;
-    this.session = new Proxy(this.#data, this.#traps()) as unknown as Session<T>;
+    this.session = new Proxy(this.#data, new RequestSession.#Traps(this)) as unknown as Session<T>;
   }
 
   /**
@@ -414,44 +414,54 @@ export class RequestSession<T extends SessionData = SessionData> {
     if (this.#destroyed) throw new SessionDestroyedError({ operation });
   }
 
-  #traps(): ProxyHandler<Record<string, unknown>> {
-    const guard = (prop: string | symbol) => {
-      const name = String(prop);
-      this.#assertWritable(`change ${JSON.stringify(name)}`);
-      if (CONTROL_NAMES.has(name)) {
-        throw new InvalidOptionError({ option: `session.${name}`, reason: 'a reserved name' });
-      }
-    };
-    return {
-      get: (target, prop) => {
-        if (typeof prop === 'string' && CONTROL_NAMES.has(prop)) {
-          if (prop === 'isNew') return this.#loaded === undefined;
-          this.#controls ??= {
-            update: (fn) => this.#update(fn as (draft: Partial<T>) => void),
-            regenerate: (options) => this.#regenerateNow(options),
-            destroy: () => this.#destroyNow(),
-            setOwner: (owner) => this.#setOwner(owner),
-            destroyAll: (options) => this.#destroyAll(options),
-          };
-          return this.#controls[prop as keyof Controls];
-        }
-        return target[prop as string];
-      },
-      set: (target, prop, value) => {
-        guard(prop);
-        target[prop as string] = value;
-        return true;
-      },
-      defineProperty: (target, prop, descriptor) => {
-        guard(prop);
-        return Reflect.defineProperty(target, prop, descriptor);
-      },
-      deleteProperty: (target, prop) => {
-        guard(prop);
-        return delete target[prop as string];
-      },
-    };
+  #guard(prop: string | symbol): void {
+    const name = String(prop);
+    this.#assertWritable(`change ${JSON.stringify(name)}`);
+    if (CONTROL_NAMES.has(name)) {
+      throw new InvalidOptionError({ option: `session.${name}`, reason: 'a reserved name' });
+    }
   }
+
+  #control(prop: string): unknown {
+    if (prop === 'isNew') return this.#loaded === undefined;
+    this.#controls ??= {
+      update: (fn) => this.#update(fn as (draft: Partial<T>) => void),
+      regenerate: (options) => this.#regenerateNow(options),
+      destroy: () => this.#destroyNow(),
+      setOwner: (owner) => this.#setOwner(owner),
+      destroyAll: (options) => this.#destroyAll(options),
+    };
+    return this.#controls[prop as keyof Controls];
+  }
+
+  /**
+   * The Proxy handler: its traps live on the prototype and reach the session through `owner`, so
+   * a request allocates one small object here instead of a handler full of closures.
+   */
+  static readonly #Traps = class Traps implements ProxyHandler<Record<string, unknown>> {
+    constructor(readonly owner: RequestSession<SessionData>) {}
+    get(target: Record<string, unknown>, prop: string | symbol): unknown {
+      if (typeof prop === 'string' && CONTROL_NAMES.has(prop)) return this.owner.#control(prop);
+      return target[prop as string];
+    }
+    set(target: Record<string, unknown>, prop: string | symbol, value: unknown): boolean {
+      this.owner.#guard(prop);
+      target[prop as string] = value;
+      return true;
+    }
+    defineProperty(
+      target: Record<string, unknown>,
+      prop: string | symbol,
+      descriptor: PropertyDescriptor,
+    ): boolean {
+      this.owner.#guard(prop);
+      return Reflect.defineProperty(target, prop, descriptor);
+    }
+    deleteProperty(target: Record<string, unknown>, prop: string | symbol): boolean {
+      this.owner.#guard(prop);
+      return delete target[prop as string];
+    }
+  };
 }
 
 interface Changes {
