@@ -67,6 +67,11 @@ export interface StoredRecord {
   createdAt: number;
   /** The app's data. */
   data: Record<string, unknown>;
+  /**
+   * The expiry (clock ms) of the last Set-Cookie sent for the session, if known: a write re-sends
+   * the cookie only once the session's expiry has moved past it by the touch share.
+   */
+  cookieExpiresAt?: number | undefined;
 }
 
 /** Encryption of the stored payload. */
@@ -113,7 +118,12 @@ export class Codec {
 
   /** The record as bytes. `key` (the store key) is bound to the ciphertext as associated data. */
   encode(record: StoredRecord, key: string): Buffer {
-    const text = Buffer.from(this.#serializer.stringify({ c: record.createdAt, d: record.data }));
+    const fields: { c: number; d: Record<string, unknown>; k?: number } = {
+      c: record.createdAt,
+      d: record.data,
+    };
+    if (record.cookieExpiresAt !== undefined) fields.k = record.cookieExpiresAt;
+    const text = Buffer.from(this.#serializer.stringify(fields));
     const newest = this.#keys?.[0];
     if (!newest) return text;
     const iv = randomBytes(IV);
@@ -131,7 +141,7 @@ export class Codec {
     } catch (err) {
       throw new SessionInvalidDataError({ reason: 'payload does not parse' }, { cause: err });
     }
-    const record = parsed as { c?: unknown; d?: unknown } | null;
+    const record = parsed as { c?: unknown; d?: unknown; k?: unknown } | null;
     if (
       record === null ||
       typeof record !== 'object' ||
@@ -142,7 +152,11 @@ export class Codec {
     ) {
       throw new SessionInvalidDataError({ reason: 'payload is not a drove session record' });
     }
-    return { createdAt: record.c, data: record.d as Record<string, unknown> };
+    return {
+      createdAt: record.c,
+      data: record.d as Record<string, unknown>,
+      cookieExpiresAt: typeof record.k === 'number' ? record.k : undefined,
+    };
   }
 
   #decrypt(bytes: Buffer, key: string, keys: Key[]): Buffer {

@@ -78,6 +78,11 @@ export class SessionCookie {
     return line.slice('n=v'.length);
   }
 
+  /** Whether the cookie carries a Max-Age (else it is a browser-session cookie). */
+  get persistent(): boolean {
+    return this.#options.persistent;
+  }
+
   /** Whether the cookie is Secure for a request that came over HTTPS (`https`) or not. */
   isSecure(https: boolean): boolean {
     const { secure } = this.#options;

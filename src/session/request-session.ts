@@ -25,6 +25,8 @@ interface Loaded {
   expiresAt: number;
   owner: string | undefined;
   createdAt: number;
+  /** See StoredRecord.cookieExpiresAt. */
+  cookieExpiresAt: number | undefined;
 }
 
 type Controls = Omit<SessionControls<SessionData>, 'isNew'>;
@@ -53,6 +55,8 @@ export class RequestSession<T extends SessionData = SessionData> {
   #regenerate: { oldKey: string; owner: string | undefined } | undefined;
   #destroyed = false;
   #clearCookie = false;
+  /** A write of this request needs the cookie (re)sent: a new id, or an expiry moved far enough. */
+  #cookieDue = false;
   #sealed = false;
   #controls: Controls | undefined;
 
@@ -106,7 +110,7 @@ export class RequestSession<T extends SessionData = SessionData> {
     }
     ctx.emit?.({ type: 'load', outcome: 'hit' });
     fresh.#id = id;
-    fresh.#adopt(record.data, { ...fromEntry(key, entry), createdAt: record.createdAt });
+    fresh.#adopt(record.data, fromEntry(key, entry, record));
     return fresh;
   }
 
@@ -130,11 +134,17 @@ export class RequestSession<T extends SessionData = SessionData> {
         this.#regenerate = undefined;
         return [ctx.cookie.clear(this.#secure)];
       }
-      return this.#loaded ? this.#maybeTouch(this.#loaded) : cleared;
+      if (!this.#loaded) return cleared;
+      // update() may have written already: its cookie, if due, goes out now.
+      return this.#cookieDue ? this.#cookieLine(this.#loaded) : this.#maybeTouch(this.#loaded);
     }
     const saved = await this.#save(changes);
-    if (!saved) return [];
-    return [ctx.cookie.write(this.#id!, saved.expiresAt - ctx.now(), this.#secure)];
+    if (!saved || !this.#cookieDue) return [];
+    return this.#cookieLine(saved);
+  }
+
+  #cookieLine(loaded: Loaded): string[] {
+    return [this.#ctx.cookie.write(this.#id!, loaded.expiresAt - this.#ctx.now(), this.#secure)];
   }
 
   // -------------------------------------------------------------------------------------------
@@ -153,8 +163,7 @@ export class RequestSession<T extends SessionData = SessionData> {
         for (const [key, text] of changed) draft[key] = ctx.codec.parseValue(text);
         for (const key of removed) delete draft[key];
         await fn(draft as Partial<T>);
-        const createdAt = loaded?.createdAt ?? ctx.now();
-        const result = await this.#write({ createdAt, data: draft }, loaded);
+        const result = await this.#write(draft, loaded);
         if (result.ok) {
           this.#adopt(draft, this.#loaded!);
           return;
@@ -235,8 +244,7 @@ export class RequestSession<T extends SessionData = SessionData> {
     let backoff: ConflictBackoff | undefined;
     try {
       for (;;) {
-        const createdAt = loaded?.createdAt ?? ctx.now();
-        const result = await this.#write({ createdAt, data }, loaded);
+        const result = await this.#write(data, loaded);
         if (result.ok) return this.#loaded;
         if (result.reason !== 'conflict') break;
         backoff ??= new ConflictBackoff(ctx.conflictRetry, ctx.retryLanes, loaded!.key);
@@ -261,16 +269,32 @@ export class RequestSession<T extends SessionData = SessionData> {
    * One conditional write: `update` on the version read, or `create` under a new id for a new or
    * regenerated session (the old entry is deleted only once the new one exists).
    */
-  async #write(record: StoredRecord, loaded: Loaded | undefined): Promise<WriteResult> {
+  async #write(data: Record<string, unknown>, loaded: Loaded | undefined): Promise<WriteResult> {
     const ctx = this.#ctx;
-    const ttlMs = Math.ceil(ctx.ttlFor(record.createdAt));
+    const createdAt = loaded?.createdAt ?? ctx.now();
+    const ttlMs = Math.ceil(ctx.ttlFor(createdAt));
     if (loaded && !this.#regenerate) {
-      const bytes = this.#encode(record, loaded.key);
+      // The cookie carries a Max-Age: re-send it once the expiry moved by the touch share past
+      // the last one sent (as a touch would), not on every write. A browser-session cookie
+      // never needs re-sending.
+      const expiresAt = ctx.now() + ttlMs;
+      const sent = loaded.cookieExpiresAt;
+      const due =
+        ctx.cookie.persistent &&
+        (sent === undefined || expiresAt - sent >= ctx.touchAfter * ctx.idleMs);
+      const cookieExpiresAt = due ? expiresAt : sent;
+      const bytes = this.#encode({ createdAt, data, cookieExpiresAt }, loaded.key);
       const owner = this.#owner;
       const result = await ctx.update(loaded.key, bytes, { version: loaded.version, ttlMs, owner });
       if (result.ok) {
-        this.#loaded = { ...loaded, version: result.version, expiresAt: result.expiresAt };
+        this.#loaded = {
+          ...loaded,
+          version: result.version,
+          expiresAt: result.expiresAt,
+          cookieExpiresAt,
+        };
         if (owner !== undefined) this.#loaded.owner = owner;
+        if (due) this.#cookieDue = true;
       }
       return result;
     }
@@ -278,19 +302,21 @@ export class RequestSession<T extends SessionData = SessionData> {
     for (;;) {
       const id = newSessionId();
       const key = storeKeyOf(id);
-      const bytes = this.#encode(record, key);
+      const cookieExpiresAt = ctx.now() + ttlMs;
+      const bytes = this.#encode({ createdAt, data, cookieExpiresAt }, key);
       const result = await ctx.create(key, bytes, { ttlMs, owner });
       // 'exists'/'gone' on 256 fresh random bits means a broken RNG or store; try another id.
       if (!result.ok) continue;
       ctx.emit?.({ type: 'save', bytes: bytes.length, created: true });
       this.#id = id;
-      const createdAt = record.createdAt;
+      this.#cookieDue = true;
       this.#loaded = {
         key,
         version: result.version,
         expiresAt: result.expiresAt,
         owner,
         createdAt,
+        cookieExpiresAt,
       };
       if (this.#regenerate) {
         await ctx.delete(this.#regenerate.oldKey);
@@ -318,7 +344,7 @@ export class RequestSession<T extends SessionData = SessionData> {
     const entry = await this.#ctx.get(loaded.key);
     if (!entry) return undefined;
     const record = await this.#decode(entry, loaded.key);
-    const next = { ...fromEntry(loaded.key, entry), createdAt: record.createdAt };
+    const next = fromEntry(loaded.key, entry, record);
     return { loaded: next, data: Object.assign(Object.create(null), record.data) };
   }
 
@@ -346,7 +372,7 @@ export class RequestSession<T extends SessionData = SessionData> {
       const path = issue?.path?.map((p) => (typeof p === 'object' ? p.key : p)).join('.');
       throw new SessionInvalidDataError({ reason: `${path ? `${path}: ` : ''}${issue?.message}` });
     }
-    return { createdAt: record.createdAt, data: result.value as Record<string, unknown> };
+    return { ...record, data: result.value as Record<string, unknown> };
   }
 
   // -------------------------------------------------------------------------------------------
@@ -469,6 +495,13 @@ interface Changes {
   removed: string[];
 }
 
-function fromEntry(key: string, entry: StoreEntry): Omit<Loaded, 'createdAt'> {
-  return { key, version: entry.version, expiresAt: entry.expiresAt, owner: entry.owner };
+function fromEntry(key: string, entry: StoreEntry, record: StoredRecord): Loaded {
+  return {
+    key,
+    version: entry.version,
+    expiresAt: entry.expiresAt,
+    owner: entry.owner,
+    createdAt: record.createdAt,
+    cookieExpiresAt: record.cookieExpiresAt,
+  };
 }

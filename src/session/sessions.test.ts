@@ -185,6 +185,49 @@ describe('expiry on an injectable clock (real SQLite store, fake time)', () => {
     expect((await visit(sessions, cookie)).user).toBe('u');
   });
 
+  it('a write re-sends the cookie only once the expiry moved by the touch share', async () => {
+    const { sessions, advance } = setup({ touchAfter: 0.25 });
+    const cookie = await start(sessions);
+    const write = async () => {
+      const s = await sessions.load(req(cookie, 'POST'));
+      s.session.n = ((s.session.n as number | undefined) ?? 0) + 1;
+      return s.commit();
+    };
+    advance(2 * HOUR);
+    expect(await write()).toEqual([]);
+    advance(HOUR); // 3 h since the cookie went out: more than a quarter of the 10 h window
+    expect((await write())[0]).toMatch(/Max-Age=36000/);
+    advance(HOUR);
+    expect(await write()).toEqual([]);
+    advance(2 * HOUR); // 3 h since the last cookie, though only 1 h since the last write
+    expect((await write())[0]).toMatch(/Max-Age=36000/);
+    advance(9 * HOUR);
+    expect((await visit(sessions, cookie)).user).toBe('u');
+  });
+
+  it('a browser-session cookie is sent once, when the session is created', async () => {
+    const { sessions, advance } = setup({ touchAfter: 0.1, cookie: { persistent: false } });
+    const first = await sessions.load(req());
+    first.session.user = 'u';
+    const lines = await first.commit();
+    expect(lines[0]).not.toMatch(/Max-Age/);
+    advance(5 * HOUR);
+    const s = await sessions.load(req(cookieOf(lines), 'POST'));
+    s.session.user = 'v';
+    expect(await s.commit()).toEqual([]);
+  });
+
+  it('a session created by update() gets its cookie', async () => {
+    const { sessions } = setup();
+    const s = await sessions.load(req(undefined, 'POST'));
+    await s.session.update((d) => {
+      d.n = 1;
+    });
+    const lines = await s.commit();
+    expect(lines[0]).toMatch(/^drove\.sid=[\w-]{43}; Max-Age=36000;/);
+    expect((await sessions.load(req(cookieOf(lines)))).session.n).toBe(1);
+  });
+
   it('the absolute timeout ends a session however active, and caps Max-Age', async () => {
     const { sessions, advance } = setup({ absoluteTimeoutMs: 24 * HOUR, touchAfter: 0 });
     const cookie = await start(sessions);

@@ -90,7 +90,8 @@ export function sessionSuite(backendName: BackendName): void {
           const write = await b.post('/set?key=b&value=2');
           expect(write.status).toBe(200);
           expect(counted.calls).toEqual(['get', 'update']);
-          expect(write.setCookie[0]).toMatch(/Max-Age=86400/);
+          // The expiry moved by far less than the touch share since the cookie went out.
+          expect(write.setCookie).toEqual([]);
           expect((await b.get('/read')).json().data).toEqual({ a: 1, b: 2 });
         });
 
