@@ -1,9 +1,9 @@
 /**
  * The non-sticky HTTP load balancer in front of a formation's `web` instances.
  *
- * A node:http server (llhttp parses the client side) hands each request to one undici `Pool` per
- * instance (keep-alive, no pipelining) through undici's raw dispatch interface, so headers stay
- * flat arrays and bodies are streamed with back-pressure. Requests are balanced one by one — round
+ * A node:http server (llhttp parses the client side) hands each request to the instance's
+ * UpstreamPool (upstream.ts: kept-alive loopback sockets, no pipelining), so headers stay flat
+ * arrays and bodies are streamed with back-pressure. Requests are balanced one by one — round
  * robin, or least outstanding — and two consecutive requests on one client connection never go to
  * the same instance while another is ready. See docs/balancer.md.
  * @module
@@ -13,11 +13,10 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Dispatcher } from 'undici';
-import { Pool } from 'undici';
 import { InvalidOptionError, PortInUseError } from '../errors.js';
 import { backResponseHeaders, forwardRequestHeaders } from './balancer-headers.js';
 import { proxyUpgrade } from './balancer-upgrade.js';
+import { type UpstreamHandler, UpstreamPool } from './upstream.js';
 
 /** How the next instance is chosen. */
 export type BalancerStrategy = 'round-robin' | 'least-outstanding';
@@ -86,8 +85,7 @@ interface Backend {
   id: string;
   host: string;
   port: number;
-  origin: string;
-  pool: Pool;
+  pool: UpstreamPool;
   inFlight: number;
   draining: boolean;
   quarantined: boolean;
@@ -101,7 +99,7 @@ const CONNECT_ERRORS = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
+  'CONNECT_TIMEOUT',
 ]);
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -225,7 +223,7 @@ export function createBalancer(options: BalancerOptions): Balancer {
   };
 
   /** One client request, possibly tried on several instances when connecting fails. */
-  class ProxyExchange implements Dispatcher.DispatchHandler {
+  class ProxyExchange implements UpstreamHandler {
     private tried: Backend[] | undefined;
     private abortUpstream: ((err?: Error) => void) | undefined;
     private resume: (() => void) | undefined;
@@ -257,13 +255,10 @@ export function createBalancer(options: BalancerOptions): Balancer {
       this.socket[exchanges]?.add(this);
       b.pool.dispatch(
         {
-          origin: b.origin,
           path: this.req.url ?? '/',
-          method: this.req.method as Dispatcher.HttpMethod,
+          method: this.req.method ?? 'GET',
           headers: this.headers,
           body: this.hasBody ? this.req : null,
-          headersTimeout,
-          bodyTimeout: idleTimeout,
         },
         this,
       );
@@ -278,7 +273,7 @@ export function createBalancer(options: BalancerOptions): Balancer {
       this.abortUpstream = abort;
     }
 
-    onHeaders(statusCode: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
+    onHeaders(statusCode: number, raw: string[], resume: () => void, statusText: string): boolean {
       const res = this.res;
       if (res.destroyed || statusCode < 200) return true; // 1xx: the final status follows
       const back = backResponseHeaders(raw);
@@ -341,7 +336,7 @@ export function createBalancer(options: BalancerOptions): Balancer {
       }
       this.settle();
       log(`balancer: request to ${b.id} failed: ${describe(error)}`);
-      if (code === 'UND_ERR_HEADERS_TIMEOUT') gatewayError(this.res, 504, 'instance timed out');
+      if (code === 'HEADERS_TIMEOUT') gatewayError(this.res, 504, 'instance timed out');
       else gatewayError(this.res, 502, 'no instance could answer');
     }
   }
@@ -442,20 +437,20 @@ export function createBalancer(options: BalancerOptions): Balancer {
         return;
       }
       if (existing) retire(existing);
-      const origin = `http://${instance.host.includes(':') ? `[${instance.host}]` : instance.host}:${instance.port}`;
-      const pool = new Pool(origin, {
-        pipelining: 1,
-        keepAliveTimeout: Math.min(idleTimeout, 4_000),
-        headersTimeout,
-        bodyTimeout: idleTimeout,
-        connect: { timeout: 5_000, noDelay: true },
+      const pool = new UpstreamPool({
+        host: instance.host,
+        port: instance.port,
+        // Shorter than the instance's own keep-alive (Node's default is 5 s), so that the
+        // balancer, not the instance, closes an idle connection.
+        keepAliveMs: Math.min(idleTimeout, 4_000),
+        headersTimeoutMs: headersTimeout,
+        bodyTimeoutMs: idleTimeout,
+        connectTimeoutMs: 5_000,
       });
-      pool.on('connectionError', () => {});
       backends.set(instance.id, {
         id: instance.id,
         host: instance.host,
         port: instance.port,
-        origin,
         pool,
         inFlight: 0,
         draining: false,
@@ -528,7 +523,7 @@ export function createBalancer(options: BalancerOptions): Balancer {
   function retire(b: Backend): void {
     if (b.quarantineTimer) clearTimeout(b.quarantineTimer);
     for (const w of b.idleWaiters.splice(0)) w();
-    b.pool.close().catch(() => b.pool.destroy().catch(() => {}));
+    b.pool.close();
   }
 }
 
@@ -541,7 +536,7 @@ function positive(option: string, value: number | undefined, fallback: number): 
 }
 
 function isReset(code: string): boolean {
-  return code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE';
+  return code === 'ECONNRESET' || code === 'UPSTREAM_CLOSED' || code === 'EPIPE';
 }
 
 function describe(error: Error): string {

@@ -1,0 +1,198 @@
+/**
+ * The balancer's own connections to instances (src/runner/upstream.ts) against real node:http
+ * instances that frame their responses every way HTTP/1.1 allows: chunked streams, large bodies
+ * under back-pressure, bodies without a response, slow heads, closed keep-alive connections.
+ */
+import { createHash } from 'node:crypto';
+import {
+  createServer,
+  type IncomingMessage,
+  request,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createBalancer } from '../../src/runner/balancer.js';
+import { send, until } from './helpers.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** A balancer in front of one instance that runs `handle`. */
+async function through(
+  handle: (req: IncomingMessage, res: ServerResponse) => void,
+  options: { headersTimeoutMs?: number; instance?: (s: Server) => void } = {},
+) {
+  const server = createServer(handle);
+  options.instance?.(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const lb = createBalancer({ port: 0, headersTimeoutMs: options.headersTimeoutMs });
+  await lb.listen();
+  cleanups.push(() => lb.close(1_000));
+  lb.add({ id: 'web.1', host: '127.0.0.1', port: (server.address() as AddressInfo).port });
+  return { port: lb.address().port, server, lb };
+}
+
+const sha = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+
+describe('balancer → instance connections', () => {
+  it('streams a chunked response piece by piece', async () => {
+    const { port } = await through((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      let n = 0;
+      const timer = setInterval(() => {
+        res.write(`part ${n}\n`);
+        if (++n === 5) {
+          clearInterval(timer);
+          res.end('done\n');
+        }
+      }, 20);
+    });
+    const arrivals: number[] = [];
+    const body = await new Promise<string>((resolve, reject) => {
+      request({ host: '127.0.0.1', port, path: '/' }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          arrivals.push(Date.now());
+          text += c;
+        });
+        res.on('end', () => resolve(text));
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(body).toBe('part 0\npart 1\npart 2\npart 3\npart 4\ndone\n');
+    // Relayed as it came, not gathered until the end.
+    expect(arrivals.length).toBeGreaterThan(2);
+    expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThan(40);
+  });
+
+  it('relays a large body intact to a slow reader, and the connection is reused after', async () => {
+    const big = Buffer.alloc(8 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4096) big.writeUInt32BE(i, i);
+    const sockets = new Set<unknown>();
+    const { port } = await through((req, res) => {
+      sockets.add(req.socket);
+      if (req.url === '/big') res.end(big);
+      else res.end('small');
+    });
+    const received = await new Promise<Buffer>((resolve, reject) => {
+      request({ host: '127.0.0.1', port, path: '/big' }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => {
+          chunks.push(c);
+          // A slow reader: the balancer must hold back, not buffer the instance's 8 MiB.
+          res.pause();
+          setTimeout(() => res.resume(), 1);
+        });
+        res.on('end', () => resolve(Buffer.concat(chunks)));
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(sha(received)).toBe(sha(big));
+    expect((await send(port, { path: '/small' })).body).toBe('small');
+    expect(sockets.size).toBe(1);
+  });
+
+  it('sends a chunked request body on, and knows HEAD, 204 and 304 have no body', async () => {
+    const { port } = await through((req, res) => {
+      if (req.method === 'HEAD') {
+        res.writeHead(200, { 'content-length': '1234' }).end();
+      } else if (req.url === '/204') res.writeHead(204).end();
+      else if (req.url === '/304') res.writeHead(304, { etag: '"x"' }).end();
+      else {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => res.end(sha(Buffer.concat(chunks))));
+      }
+    });
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/' }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c));
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      // No Content-Length: node:http sends the body chunked.
+      req.write('first,');
+      setTimeout(() => req.end('second'), 20);
+    });
+    expect(body).toBe(sha('first,second'));
+    const head = await send(port, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe('1234');
+    expect((await send(port, { path: '/204' })).status).toBe(204);
+    const notModified = await send(port, { path: '/304' });
+    expect(notModified.status).toBe(304);
+    expect(notModified.headers.etag).toBe('"x"');
+    // The connection survived all of them.
+    expect((await send(port, { method: 'POST', body: 'x' })).body).toBe(sha('x'));
+  });
+
+  it('answers 504 when the instance sends no head in time', async () => {
+    const { port } = await through(
+      (req, res) => {
+        if (req.url === '/slow') setTimeout(() => res.end('late'), 1_500);
+        else res.end('ok');
+      },
+      { headersTimeoutMs: 300 },
+    );
+    const started = Date.now();
+    const reply = await send(port, { path: '/slow' });
+    expect(reply.status).toBe(504);
+    expect(Date.now() - started).toBeLessThan(1_400);
+    expect((await send(port)).body).toBe('ok');
+  });
+
+  it('gets past kept-alive connections the instance closes, whenever it closes them', async () => {
+    let closes = 0;
+    const { port } = await through((req, res) => {
+      req.socket.once('close', () => closes++);
+      // An instance that closes each connection a moment after answering on it (as one with a
+      // short keep-alive timeout does): the balancer may find it dead or reuse it as it dies.
+      res.on('finish', () => setTimeout(() => req.socket.destroy(), Number(req.url?.slice(1))));
+      res.end('fresh');
+    });
+    for (let i = 0; i < 30; i++) {
+      const reply = await send(port, { path: `/${i % 6}` });
+      expect(reply.status).toBe(200);
+      expect(reply.body).toBe('fresh');
+      await new Promise((r) => setTimeout(r, i % 4));
+    }
+    expect(closes).toBeGreaterThan(10);
+  });
+
+  it('drops the instance connection when the client goes away mid-response', async () => {
+    let instanceSocketClosed = false;
+    const { port } = await through((req, res) => {
+      req.socket.on('close', () => {
+        instanceSocketClosed = true;
+      });
+      res.writeHead(200);
+      res.write('begin');
+      // Never ends on its own.
+    });
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/' }, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => {});
+      req.on('close', () => resolve());
+      req.end();
+      setTimeout(() => reject(new Error('no data')), 5_000);
+    });
+    await until(() => instanceSocketClosed);
+  });
+});
