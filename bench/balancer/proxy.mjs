@@ -52,61 +52,6 @@ if (design === 'drove') {
     });
     req.pipe(up);
   }).listen(port, '127.0.0.1', () => process.send?.('ready'));
-} else if (design === 'raw-upstream') {
-  // Experiment, not a product: node:http on the client side, upstream over kept-alive net.Sockets
-  // with a hand-rolled response-head parser that only understands Content-Length bodies (enough
-  // for both benchmark backends). Measures what undici costs per request.
-  const { connect } = await import('node:net');
-  const idle = new Map(backends.map((p) => [p, []]));
-  const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
-  const exchange = (socket, req, res, backendPort) => {
-    let buf = null;
-    let need = -1;
-    let head = null;
-    const onData = (chunk) => {
-      buf = buf ? Buffer.concat([buf, chunk]) : chunk;
-      if (head === null) {
-        const end = buf.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const lines = buf.toString('latin1', 0, end).split('\r\n');
-        const status = Number(lines[0].slice(9, 12));
-        const headers = [];
-        for (let i = 1; i < lines.length; i++) {
-          const line = lines[i];
-          const colon = line.indexOf(':');
-          const name = line.slice(0, colon);
-          const lower = name.toLowerCase();
-          const value = line.slice(colon + 1).trim();
-          if (lower === 'content-length') need = Number(value);
-          if (!HOP.has(lower)) headers.push(name, value);
-        }
-        head = { status, headers };
-        buf = buf.subarray(end + 4);
-      }
-      if (buf.length < need) return;
-      socket.off('data', onData);
-      idle.get(backendPort).push(socket);
-      res.writeHead(head.status, head.headers);
-      res.end(buf);
-    };
-    socket.on('data', onData);
-    let text = `${req.method} ${req.url} HTTP/1.1\r\n`;
-    const raw = req.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) {
-      if (!HOP.has(raw[i].toLowerCase())) text += `${raw[i]}: ${raw[i + 1]}\r\n`;
-    }
-    text += `x-forwarded-for: ${req.socket.remoteAddress}\r\nconnection: keep-alive\r\n\r\n`;
-    socket.write(text, 'latin1');
-  };
-  createServer((req, res) => {
-    res.sendDate = false;
-    const backendPort = pick();
-    const socket = idle.get(backendPort).pop();
-    if (socket) return exchange(socket, req, res, backendPort);
-    const fresh = connect(backendPort, '127.0.0.1', () => exchange(fresh, req, res, backendPort));
-    fresh.setNoDelay(true);
-    fresh.on('error', () => res.destroy());
-  }).listen(port, '127.0.0.1', () => process.send?.('ready'));
 } else {
   throw new Error(`unknown design ${design}`);
 }

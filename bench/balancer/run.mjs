@@ -221,7 +221,27 @@ for (const kind of args.kinds.split(',')) {
     };
   }
   report.kinds[kind] = summary;
-  for (const c of [...backends, nginx, ...proxies]) c.kill('SIGTERM');
+  await Promise.all([...backends, nginx, ...proxies].map(stop));
+  // Should the master have gone before it told its worker, the worker must not outlive the run.
+  try {
+    if (readFileSync(`/proc/${nginxWorker}/cmdline`, 'utf8').startsWith('nginx'))
+      process.kill(nginxWorker, 'SIGKILL');
+  } catch {
+    // already gone, as it should be
+  }
+}
+
+/** SIGTERM, then SIGKILL after 3 s; resolves once the process is gone. */
+function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
 }
 
 const fmt = (x) => x.toFixed(2);
