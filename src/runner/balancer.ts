@@ -279,7 +279,9 @@ export function createBalancer(options: BalancerOptions): Balancer {
       const back = backResponseHeaders(raw);
       this.contentLength = back.contentLength;
       this.resume = resume;
-      if (closing) res.shouldKeepAlive = false;
+      // An answer that comes before the client's body is in (a 413, say): Node's server would
+      // stall that connection on the unread rest, so it is closed after the response instead.
+      if (closing || (this.hasBody && !this.req.complete)) res.shouldKeepAlive = false;
       res.writeHead(statusCode, statusText, back.headers);
       return true;
     }

@@ -64,7 +64,6 @@ export class UpstreamPool {
   readonly #hostHeader: string;
   /** Idle connections, most recently used last. */
   #idle: Connection[] = [];
-  #active = new Set<Connection>();
   #closed = false;
 
   constructor(options: UpstreamOptions) {
@@ -86,10 +85,14 @@ export class UpstreamPool {
     while (conn && !conn.usable) conn = this.#idle.pop();
     const reused = conn !== undefined;
     conn ??= new Connection(this);
-    this.#active.add(conn);
     conn.send(request, handler, reused, this.#head(request));
   }
 
+  /**
+   * The request head. Method, path and the client's headers were checked by Node's parser on the
+   * way in (no CR or LF can be in them), and the balancer's own headers are built from checked
+   * values, so they are written as they are.
+   */
   #head(request: UpstreamRequest): string {
     let text = `${request.method} ${request.path} HTTP/1.1\r\n`;
     const headers = request.headers;
@@ -108,7 +111,6 @@ export class UpstreamPool {
 
   /** A connection finished its exchange: keep it for the next one, or let it go. */
   release(conn: Connection, reusable: boolean): void {
-    this.#active.delete(conn);
     if (reusable && !this.#closed) {
       conn.idle(this.#options.keepAliveMs);
       this.#idle.push(conn);
@@ -117,7 +119,6 @@ export class UpstreamPool {
 
   /** A connection went away (closed by either side). */
   forget(conn: Connection): void {
-    this.#active.delete(conn);
     const i = this.#idle.indexOf(conn);
     if (i >= 0) this.#idle.splice(i, 1);
   }
@@ -126,13 +127,6 @@ export class UpstreamPool {
   close(): void {
     this.#closed = true;
     for (const conn of this.#idle.splice(0)) conn.destroy();
-  }
-
-  /** Drop everything, exchanges under way included (they get onError). */
-  destroy(): void {
-    this.close();
-    for (const conn of [...this.#active])
-      conn.destroy(upstreamError('pool destroyed', 'UPSTREAM_CLOSED'));
   }
 }
 
@@ -155,6 +149,8 @@ class Connection {
   #handler: UpstreamHandler | undefined;
   #request: UpstreamRequest | undefined;
   #body: IncomingMessage | null = null;
+  /** Detaches from the client's body while it is being sent. */
+  #stopBody: (() => void) | undefined;
   /** The request (head and body) went out in full. */
   #sent = false;
   #keepAlive = false;
@@ -233,12 +229,14 @@ class Connection {
     this.#body = body;
     const socket = this.#socket;
     const onData = (chunk: Buffer) => {
-      if (socket.destroyed) return;
-      const ok = chunked
-        ? socket.write(`${chunk.length.toString(16)}\r\n`) &&
-          socket.write(chunk) &&
-          socket.write('\r\n')
-        : socket.write(chunk);
+      // An empty chunk would read as the last one ("0\r\n\r\n").
+      if (socket.destroyed || chunk.length === 0) return;
+      let ok: boolean;
+      if (chunked) {
+        socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+        socket.write(chunk);
+        ok = socket.write('\r\n', 'latin1');
+      } else ok = socket.write(chunk);
       if (!ok) body.pause();
     };
     const onEnd = () => {
@@ -253,11 +251,13 @@ class Connection {
       this.destroy(upstreamError('client request body aborted', 'UPSTREAM_CLOSED'));
     };
     const cleanup = () => {
+      this.#stopBody = undefined;
       body.off('data', onData);
       body.off('end', onEnd);
       body.off('aborted', onAborted);
       body.off('error', onAborted);
     };
+    this.#stopBody = cleanup;
     body.on('data', onData);
     body.once('end', onEnd);
     body.once('aborted', onAborted);
@@ -337,8 +337,14 @@ class Connection {
   #maybeRelease(): void {
     if (!this.#ended || !this.#handler) return;
     if (!this.#sent) {
-      // The instance answered before the body was read in full: the connection cannot be reused.
+      // The instance answered before the body was sent in full: the connection cannot be
+      // reused, and the rest of the client's body is read and dropped, so that the client's
+      // own connection does not stall on it.
       this.#keepAlive = false;
+      const body = this.#body;
+      this.#stopBody?.();
+      this.#body = null;
+      body?.resume();
     }
     const reusable = this.#keepAlive && this.#sent && !this.#socket.destroyed;
     this.#handler = undefined;

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  Agent,
   createServer,
   type IncomingMessage,
   request,
@@ -136,6 +137,45 @@ describe('balancer → instance connections', () => {
     expect(notModified.headers.etag).toBe('"x"');
     // The connection survived all of them.
     expect((await send(port, { method: 'POST', body: 'x' })).body).toBe(sha('x'));
+  });
+
+  it('an instance that answers before reading the upload: the client gets the answer, then a new connection', async () => {
+    const { port } = await through((req, res) => {
+      if (req.url === '/upload') {
+        res.writeHead(413, { 'content-type': 'text/plain' }).end('too large');
+        return;
+      }
+      res.end('next');
+    });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    cleanups.push(() => agent.destroy());
+    const upload = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(
+        { host: '127.0.0.1', port, method: 'POST', path: '/upload', agent },
+        (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        },
+      );
+      // The balancer closes the connection after the early answer: the rest of the upload fails.
+      req.on('error', () => {});
+      // 4 MiB in 64 KiB pieces, more than the sockets buffer, with no Content-Length.
+      const piece = Buffer.alloc(64 * 1024, 1);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 64) {
+          sent++;
+          if (!req.write(piece)) return void req.once('drain', pump);
+        }
+        req.end();
+      };
+      pump();
+    });
+    expect(upload).toEqual({ status: 413, body: 'too large' });
+    const next = await send(port, { agent });
+    expect(next.body).toBe('next');
+    expect(next.reused).toBe(false);
   });
 
   it('answers 504 when the instance sends no head in time', async () => {
