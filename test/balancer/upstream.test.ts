@@ -149,7 +149,7 @@ describe('balancer → instance connections', () => {
     });
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     cleanups.push(() => agent.destroy());
-    const upload = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const upload = await new Promise<{ status: number; body: string }>((resolve) => {
       const req = request(
         { host: '127.0.0.1', port, method: 'POST', path: '/upload', agent },
         (res) => {
