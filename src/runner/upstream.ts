@@ -272,6 +272,9 @@ class Connection {
   idle(keepAliveMs: number): void {
     this.#handler = undefined;
     this.#timeoutCode = 'HEADERS_TIMEOUT';
+    // The last exchange may have ended paused (its client was slow and its response is done):
+    // the next one must read.
+    this.#socket.resume();
     const server = this.#serverKeepAliveMs;
     const limit = server === undefined ? keepAliveMs : Math.min(keepAliveMs, server - 1_000);
     if (limit <= 0) {

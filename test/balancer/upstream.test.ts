@@ -15,6 +15,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBalancer } from '../../src/runner/balancer.js';
+import { type UpstreamHandler, UpstreamPool } from '../../src/runner/upstream.js';
 import { send, until } from './helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -234,5 +235,49 @@ describe('balancer → instance connections', () => {
       setTimeout(() => reject(new Error('no data')), 5_000);
     });
     await until(() => instanceSocketClosed);
+  });
+
+  it('a kept-alive connection whose last exchange ended paused reads the next response', async () => {
+    const server = createServer((req, res) =>
+      res.end(req.url === '/first' ? 'x'.repeat(100) : 'ok'),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+    const pool = new UpstreamPool({
+      host: '127.0.0.1',
+      port: (server.address() as AddressInfo).port,
+      keepAliveMs: 4_000,
+      headersTimeoutMs: 2_000,
+      bodyTimeoutMs: 2_000,
+      connectTimeoutMs: 2_000,
+    });
+    cleanups.push(() => pool.close());
+    const exchange = (path: string, pauseAlways: boolean) =>
+      new Promise<{ status: number; bytes: number }>((resolve, reject) => {
+        let status = 0;
+        let bytes = 0;
+        const handler: UpstreamHandler = {
+          onConnect() {},
+          onHeaders(code) {
+            status = code;
+            return true;
+          },
+          // A client that never catches up: every piece asks for a pause, nobody resumes.
+          onData(chunk) {
+            bytes += chunk.length;
+            return !pauseAlways;
+          },
+          onComplete: () => resolve({ status, bytes }),
+          onError: reject,
+        };
+        pool.dispatch({ method: 'GET', path, headers: [], body: null }, handler);
+      });
+    // The whole first response arrives in one read: its only piece asks for a pause, and the
+    // response ends right there, with the socket paused.
+    expect(await exchange('/first', true)).toEqual({ status: 200, bytes: 100 });
+    expect(await exchange('/small', false)).toEqual({ status: 200, bytes: 2 });
   });
 });
