@@ -63,6 +63,25 @@ CREATE INDEX IF NOT EXISTS "${table}_owner" ON "${table}" (owner) WHERE owner IS
 }
 
 /**
+ * Runs `setUp`, again while it fails with SQLITE_BUSY, for up to `budgetMs`. Processes that open a
+ * new file at the same moment (a formation starting) race to switch it to WAL, and SQLite answers
+ * that race with SQLITE_BUSY at once rather than through its busy timeout.
+ */
+async function untilNotBusy(budgetMs: number, setUp: () => void): Promise<void> {
+  const deadline = Date.now() + budgetMs;
+  for (;;) {
+    try {
+      setUp();
+      return;
+    } catch (err) {
+      const busy = (err as { code?: string }).code?.startsWith('SQLITE_BUSY');
+      if (!busy || Date.now() >= deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
+    }
+  }
+}
+
+/**
  * A store in a SQLite file (or in memory). Usually made by `createStore('sqlite:PATH')`.
  *
  * @example
@@ -110,12 +129,14 @@ export function createSqliteStore(options: SqliteStoreOptions): SqlStore {
           if (!memory) mkdirSync(dirname(resolve(path)), { recursive: true });
           const opened = new Database(path, { timeout: busyTimeoutMs });
           try {
-            if (!memory) {
-              opened.pragma('journal_mode = WAL');
-              // Durable across process crashes; a power cut may lose the last commits.
-              opened.pragma('synchronous = NORMAL');
-            }
-            opened.exec(sqliteSchemaSql());
+            await untilNotBusy(busyTimeoutMs, () => {
+              if (!memory) {
+                opened.pragma('journal_mode = WAL');
+                // Durable across process crashes; a power cut may lose the last commits.
+                opened.pragma('synchronous = NORMAL');
+              }
+              opened.exec(sqliteSchemaSql());
+            });
           } catch (err) {
             opened.close();
             throw err;

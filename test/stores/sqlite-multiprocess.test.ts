@@ -1,6 +1,7 @@
 /**
  * One SQLite file shared by three real processes doing retried increments on the same keys at
- * the same time: nothing is lost, and no SQLITE_BUSY (or any other error) reaches the caller.
+ * the same time: nothing is lost, and no SQLITE_BUSY (or any other error) reaches the caller;
+ * and processes opening one new file at the same instant all start.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -81,3 +82,32 @@ it('3 processes × 2 workers × 100 retried increments on 2 shared keys: nothing
     for (const w of writers) if (w.child.exitCode === null) w.child.kill();
   }
 }, 120_000);
+
+it('processes opening one new file at the same moment all get a working store', async () => {
+  const dist = new URL('../../dist/stores/sqlite.js', import.meta.url).href;
+  for (let round = 0; round < 5; round++) {
+    const path = join(dir, `fresh-${round}.db`);
+    // Every process waits for the same instant, then opens the file and switches it to WAL.
+    const at = Date.now() + 1_500;
+    const script = `
+      const { createSqliteStore } = await import(${JSON.stringify(dist)});
+      const store = createSqliteStore({ path: ${JSON.stringify(path)} });
+      while (Date.now() < ${at}) {}
+      await store.ready();
+      const created = await store.create('k' + process.pid, 'v', { ttlMs: 60000 });
+      await store.close();
+      console.log(created.ok ? 'ok' : 'refused');
+    `;
+    const runs = Array.from({ length: 6 }, () => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script]);
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d));
+      child.stderr.on('data', (d: Buffer) => (err += d));
+      return new Promise<string>((resolve) =>
+        child.on('exit', (code) => resolve(`${code} ${out.trim()} ${err.trim()}`.trim())),
+      );
+    });
+    expect(await Promise.all(runs)).toEqual(Array(6).fill('0 ok'));
+  }
+});
