@@ -107,10 +107,7 @@ export class ResponseParser {
           break;
         }
         case State.Length: {
-          const take = Math.min(this.#remaining, data.length);
-          this.#remaining -= take;
-          this.#events.onBody(take === data.length ? data : data.subarray(0, take));
-          data = data.subarray(take);
+          data = this.#body(data);
           if (this.#remaining === 0) {
             // Bytes after the response are reported, not parsed: nothing was asked for them.
             this.#end(data.length > 0);
@@ -129,10 +126,7 @@ export class ResponseParser {
           break;
         }
         case State.ChunkData: {
-          const take = Math.min(this.#remaining, data.length);
-          this.#remaining -= take;
-          this.#events.onBody(take === data.length ? data : data.subarray(0, take));
-          data = data.subarray(take);
+          data = this.#body(data);
           if (this.#remaining === 0) this.#state = State.ChunkDataEnd;
           break;
         }
@@ -229,6 +223,14 @@ export class ResponseParser {
     }
     this.#events.onHead(head);
     if (this.#state === State.Length && this.#remaining === 0) this.#end(false);
+  }
+
+  /** Report up to `#remaining` body bytes of `data`; the bytes after them. */
+  #body(data: Buffer): Buffer {
+    const take = Math.min(this.#remaining, data.length);
+    this.#remaining -= take;
+    this.#events.onBody(take === data.length ? data : data.subarray(0, take));
+    return data.subarray(take);
   }
 
   #end(extra: boolean): void {
