@@ -2,7 +2,7 @@
  * Header rewriting for the balancer: what goes to an instance and what comes back to the client.
  *
  * Both directions work on flat `[name, value, name, value, …]` arrays (Node's `rawHeaders` and
- * undici's raw response headers) so that repeated headers such as `Set-Cookie` survive untouched
+ * the balancer's instance connections, upstream.ts) so that repeated headers such as `Set-Cookie` survive untouched
  * and no per-request object is built.
  * @module
  */
@@ -109,7 +109,7 @@ export interface BackHeaders {
 }
 
 /**
- * Turn an instance's raw response headers (undici gives Buffers) into the flat string list for
+ * Turn an instance's raw response headers (strings, or Buffers) into the flat string list for
  * `res.writeHead`, without hop-by-hop headers: Node frames the response to the client itself.
  * Header bytes are Latin-1 on the wire, as Node's own parser reads them.
  */
