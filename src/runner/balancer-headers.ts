@@ -1,9 +1,9 @@
 /**
  * Header rewriting for the balancer: what goes to an instance and what comes back to the client.
  *
- * Both directions work on flat `[name, value, name, value, …]` arrays (Node's `rawHeaders` and
- * the balancer's instance connections, upstream.ts) so that repeated headers such as `Set-Cookie` survive untouched
- * and no per-request object is built.
+ * Both directions work on flat `[name, value, name, value, …]` arrays (Node's `rawHeaders`, and
+ * what the balancer's instance connections in upstream.ts read) so that repeated headers such as
+ * `Set-Cookie` survive untouched and no per-request object is built.
  * @module
  */
 import { randomUUID } from 'node:crypto';
