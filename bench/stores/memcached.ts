@@ -12,43 +12,14 @@ import memjs from 'memjs';
 import { createStore } from '../../dist/stores/index.js';
 import type { Store } from '../../dist/stores/types.js';
 import { startMemcached } from '../../test/helpers/memcached.js';
+import { flag, measure, percentile, type Sample } from './sql-harness.js';
 
-const args = process.argv.slice(2);
-const flag = (name: string, fallback: number) => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? Number(args[at + 1]) : fallback;
-};
 const SECONDS = flag('seconds', 2);
 const ROUNDS = flag('rounds', 3);
 const CONCURRENCIES = [1, 32];
 const VALUE = Buffer.alloc(1024, 'x'); // a session of about 1 KB
 const TTL_S = 600;
 const PREFIX = 'bench:';
-
-type Op = (worker: number) => Promise<unknown>;
-interface Sample {
-  ops: number;
-  latencies: number[];
-}
-
-/** Run `op` from `concurrency` loops for SECONDS; count ops and record every latency (µs). */
-async function measure(op: Op, concurrency: number): Promise<Sample> {
-  const latencies: number[] = [];
-  const end = performance.now() + SECONDS * 1000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, worker) => {
-      while (performance.now() < end) {
-        const t = performance.now();
-        await op(worker);
-        latencies.push((performance.now() - t) * 1000);
-      }
-    }),
-  );
-  return { ops: latencies.length / SECONDS, latencies };
-}
-
-const percentile = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 
 /** The baseline: meta commands on one bare socket, replies matched in order, nothing else. */
 class BareMeta {

@@ -24,13 +24,13 @@ export const flag = (name: string, fallback: number) => {
 const SECONDS = flag('seconds', 2);
 const ROUNDS = flag('rounds', 3);
 
-interface Sample {
+export interface Sample {
   ops: number;
   latencies: number[];
 }
 
 /** Run `op` from `concurrency` loops for SECONDS; count ops and record every latency (µs). */
-async function measure(op: Op, concurrency: number): Promise<Sample> {
+export async function measure(op: Op, concurrency: number): Promise<Sample> {
   const latencies: number[] = [];
   const end = performance.now() + SECONDS * 1000;
   await Promise.all(
@@ -45,7 +45,7 @@ async function measure(op: Op, concurrency: number): Promise<Sample> {
   return { ops: latencies.length / SECONDS, latencies };
 }
 
-const percentile = (sorted: number[], p: number) =>
+export const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 

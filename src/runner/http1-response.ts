@@ -75,11 +75,6 @@ export class ResponseParser {
     return this.#state === State.UntilClose;
   }
 
-  /** Whether a head was parsed for the current response. */
-  get headSeen(): boolean {
-    return this.#state !== State.Head && this.#state !== State.Done;
-  }
-
   /** The connection ended: completes a body that runs until the close; else it was cut short. */
   finish(): boolean {
     if (this.#state !== State.UntilClose) return false;

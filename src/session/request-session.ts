@@ -152,32 +152,23 @@ export class RequestSession<T extends SessionData = SessionData> {
 
   async #update(fn: (draft: Partial<T>) => void | Promise<void>): Promise<void> {
     this.#assertWritable('update()');
-    const ctx = this.#ctx;
+    const codec = this.#ctx.codec;
     const { changed, removed } = this.#changes();
-    let base = this.#parseSnapshot();
-    let loaded = this.#loaded;
-    let backoff: ConflictBackoff | undefined;
-    try {
-      for (;;) {
-        const draft: Record<string, unknown> = Object.assign(Object.create(null), base);
-        for (const [key, text] of changed) draft[key] = ctx.codec.parseValue(text);
-        for (const key of removed) delete draft[key];
-        await fn(draft as Partial<T>);
-        const result = await this.#write(draft, loaded);
-        if (result.ok) {
-          this.#adopt(draft, this.#loaded!);
-          return;
-        }
-        if (result.reason !== 'conflict') break;
-        backoff ??= new ConflictBackoff(ctx.conflictRetry, ctx.retryLanes, loaded!.key);
-        ctx.emit?.({ type: 'conflict', attempt: backoff.conflicts + 1 });
-        await backoff.afterConflict();
-        const reloaded = await this.#reload(loaded!);
-        if (!reloaded) break;
-        ({ loaded, data: base } = reloaded);
-      }
-    } finally {
-      backoff?.done();
+    const loadedData = this.#parseSnapshot();
+    // The function runs again on the newest stored data after each conflict.
+    const written = await this.#writeUntilLanded(async (newest) => {
+      const draft: Record<string, unknown> = Object.assign(
+        Object.create(null),
+        newest ?? loadedData,
+      );
+      for (const [key, text] of changed) draft[key] = codec.parseValue(text);
+      for (const key of removed) delete draft[key];
+      await fn(draft as Partial<T>);
+      return draft;
+    });
+    if (written) {
+      this.#adopt(written, this.#loaded!);
+      return;
     }
     this.#lost();
     throw new SessionDestroyedError({ operation: 'update()' });
@@ -238,31 +229,48 @@ export class RequestSession<T extends SessionData = SessionData> {
 
   /** Write the changed keys, re-applying them on the newest version after each conflict. */
   async #save(changes: Changes): Promise<Loaded | undefined> {
+    const written = await this.#writeUntilLanded((newest) => {
+      if (!newest) return this.#data;
+      for (const key of changes.changed.keys()) newest[key] = this.#data[key];
+      for (const key of changes.removed) delete newest[key];
+      return newest;
+    });
+    if (written) return this.#loaded;
+    // Destroyed (or expired) while this request ran: a stale request must not bring it back.
+    this.#lost();
+    return undefined;
+  }
+
+  /**
+   * Conditional writes of `build(newest)` until one lands: `newest` is undefined on the first
+   * attempt, and after each conflict (backoff, then a reload) the newest stored data. Returns what
+   * was written, or undefined when the session is gone (destroyed or expired meanwhile).
+   */
+  async #writeUntilLanded(
+    build: (
+      newest: Record<string, unknown> | undefined,
+    ) => Record<string, unknown> | Promise<Record<string, unknown>>,
+  ): Promise<Record<string, unknown> | undefined> {
     const ctx = this.#ctx;
-    let data = this.#data;
     let loaded = this.#loaded;
+    let newest: Record<string, unknown> | undefined;
     let backoff: ConflictBackoff | undefined;
     try {
       for (;;) {
+        const data = await build(newest);
         const result = await this.#write(data, loaded);
-        if (result.ok) return this.#loaded;
-        if (result.reason !== 'conflict') break;
+        if (result.ok) return data;
+        if (result.reason !== 'conflict') return undefined;
         backoff ??= new ConflictBackoff(ctx.conflictRetry, ctx.retryLanes, loaded!.key);
         ctx.emit?.({ type: 'conflict', attempt: backoff.conflicts + 1 });
         await backoff.afterConflict();
         const reloaded = await this.#reload(loaded!);
-        if (!reloaded) break;
-        loaded = reloaded.loaded;
-        data = reloaded.data;
-        for (const key of changes.changed.keys()) data[key] = this.#data[key];
-        for (const key of changes.removed) delete data[key];
+        if (!reloaded) return undefined;
+        ({ loaded, data: newest } = reloaded);
       }
     } finally {
       backoff?.done();
     }
-    // Destroyed (or expired) while this request ran: a stale request must not bring it back.
-    this.#lost();
-    return undefined;
   }
 
   /**

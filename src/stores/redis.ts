@@ -32,10 +32,9 @@ export interface RedisStoreOptions extends StoreOptions {
   /** Redis Cluster: the seed nodes, or `true` to use `url` as the only seed. */
   cluster?: boolean | { host: string; port: number }[];
   /**
-   * Send the commands issued in one tick in one socket write (ioredis auto-pipelining). Saves a
-   * syscall per command in a busy HTTP server (about +1.5x session throughput on Fastify in
-   * bench/session) but adds a tick of latency to each command (bench/stores: 0.6x the raw
-   * client at concurrency 1). Default false.
+   * Use ioredis auto-pipelining instead of drove's own write coalescing (a standalone store
+   * always sends the commands of one event-loop turn in one socket write; see
+   * docs/stores-redis.md). Cluster connections are batched only with this option. Default false.
    */
   autoPipelining?: boolean;
 }
