@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Browser, chromium } from 'playwright-core';
+import { portIsFree } from '../../src/runner/readiness.js';
 import { freePort, requireBinary, waitFor } from '../helpers/ports.js';
 
 const run = promisify(execFile);
@@ -101,11 +102,18 @@ export interface Formation {
   stop(): Promise<void>;
 }
 
-/** A balancer port whose instance ports (port + 100×i + n) stay below 65536. */
+/**
+ * A balancer port whose instance ports (port + 100×i + n) stay below 65536 and are free now.
+ * Picked from the ephemeral range, an instance port can be the local port of some connection the
+ * suite holds open, and `drove start` then refuses to start (DROVE_ERR_PORT_IN_USE).
+ */
 async function basePort(): Promise<number> {
   for (;;) {
     const port = await freePort();
-    if (port < 60000) return port;
+    if (port >= 60000) continue;
+    const instances = [1, 2, 101, 102, 201, 202].map((offset) => port + offset);
+    const free = await Promise.all(instances.map((p) => portIsFree(p)));
+    if (free.every(Boolean)) return port;
   }
 }
 
@@ -176,15 +184,27 @@ export async function startFormation(
       await exited;
     },
   };
-  await waitFor(
-    `the formation to serve both web instances\n${output}`,
-    async () => {
-      const rows = await formation.ps().catch(() => []);
-      const up = rows.filter((r) => r.state === 'up').map((r) => r.name);
-      return up.includes('web.1') && up.includes('web.2') && up.includes('worker.1');
-    },
-    { timeoutMs: 60_000, intervalMs: 200 },
-  );
+  let lastPs: unknown = 'no answer yet';
+  try {
+    await waitFor(
+      'the formation to serve both web instances',
+      async () => {
+        const rows = await formation.ps().catch((err: unknown) => {
+          lastPs = err;
+          return [];
+        });
+        if (rows.length > 0) lastPs = rows;
+        const up = rows.filter((r) => r.state === 'up').map((r) => r.name);
+        return up.includes('web.1') && up.includes('web.2') && up.includes('worker.1');
+      },
+      { timeoutMs: 60_000, intervalMs: 200 },
+    );
+  } catch (err) {
+    // What the formation said and what ps last answered, as of the failure (not of the start).
+    await formation.stop();
+    const ps = lastPs instanceof Error ? lastPs.message : JSON.stringify(lastPs);
+    throw new Error(`${(err as Error).message}\nlast ps: ${ps}\noutput:\n${output}`);
+  }
   return formation;
 }
 
