@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import { DroveError, StoreUnavailableError } from 'drove/errors';
+ * import { DroveError, StoreUnavailableError } from 'drovejs/errors';
  * try { await store.get(key) } catch (err) {
  *   if (err instanceof DroveError && err.code === 'DROVE_ERR_STORE_UNAVAILABLE') retryLater();
  * }

@@ -7,7 +7,7 @@ const listen = (server) =>
   server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })));
 
 if (kind.startsWith('drove')) {
-  const { createAssets, nodeAssets, expressAssets, fastifyAssets } = await import('drove/assets');
+  const { createAssets, nodeAssets, expressAssets, fastifyAssets } = await import('drovejs/assets');
   const assets = createAssets({ dir });
   if (kind === 'drove-node') {
     const serve = nodeAssets(assets);

@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nodeScratch, useScratch } from 'drove/scratch';
+import { nodeScratch, useScratch } from 'drovejs/scratch';
 
 const mode = process.argv[2];
 const payload = Buffer.alloc(16 * 1024, 7);

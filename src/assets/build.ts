@@ -47,7 +47,7 @@ const FILE_LOADERS = ['.png', '.jpg', '.jpeg', '.gif', '.webp', '.avif', '.svg',
  *
  * @example
  * ```ts
- * import { buildAssets } from 'drove/assets';
+ * import { buildAssets } from 'drovejs/assets';
  * const { manifest } = await buildAssets({ root: process.cwd() });
  * console.log(manifest.entries['app.js']); // app.3F2A1B9C.js
  * ```

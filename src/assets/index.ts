@@ -1,5 +1,5 @@
 /**
- * `drove/assets`: assets compiled at build time, served as immutable files at run time.
+ * `drovejs/assets`: assets compiled at build time, served as immutable files at run time.
  *
  * - Build: {@link buildAssets} (what `drove build` runs) compiles the configured entries with
  *   esbuild into content-hashed files, `.br`/`.gz` siblings and `manifest.json`.
@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import { createAssets, expressAssets } from 'drove/assets';
+ * import { createAssets, expressAssets } from 'drovejs/assets';
  * const assets = createAssets({ dir: 'build/assets' });
  * app.use(expressAssets(assets));
  * res.send(`<script type="module" src="${assets.assetUrl('app.js')}"></script>`);

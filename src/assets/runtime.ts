@@ -92,7 +92,7 @@ const NOT_ALLOWED: AssetReply = Object.freeze({
  *
  * @example
  * ```ts
- * import { createAssets, nodeAssets } from 'drove/assets';
+ * import { createAssets, nodeAssets } from 'drovejs/assets';
  * const assets = createAssets({ dir: 'build/assets' });
  * assets.assetUrl('app.js'); // '/assets/app.3F2A1B9C.js'
  * const serve = nodeAssets(assets);

@@ -1,5 +1,5 @@
 /**
- * `drove/process`: the app side of a well-behaved process.
+ * `drovejs/process`: the app side of a well-behaved process.
  *
  * - `ready()` tells `drove start --ready explicit` that this instance may get traffic (a no-op
  *   when not run by drove, so the same code runs under Kubernetes or systemd).

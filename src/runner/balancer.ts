@@ -118,7 +118,7 @@ type TrackedSocket = Socket & {
  *
  * @example
  * ```ts
- * import { createBalancer } from 'drove/runner';
+ * import { createBalancer } from 'drovejs/runner';
  * const lb = createBalancer({ port: 5000, strategy: 'round-robin', trustProxy: false });
  * await lb.listen();
  * lb.add({ id: 'web.1', host: '127.0.0.1', port: 5001 });

@@ -1,9 +1,9 @@
 /**
- * `drove/runner`: the Procfile runner behind `drove start`, as a library.
+ * `drovejs/runner`: the Procfile runner behind `drove start`, as a library.
  *
  * @example
  * ```ts
- * import { parseProcfile, parseFormation, start } from 'drove/runner';
+ * import { parseProcfile, parseFormation, start } from 'drovejs/runner';
  * const entries = parseProcfile('web: node server.js\n');
  * process.exitCode = await start({ formation: 'web=2' });
  * ```

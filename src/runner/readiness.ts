@@ -3,7 +3,7 @@
  *
  * - `port` (default): something accepts TCP connections on its port.
  * - `http`: `GET http://127.0.0.1:PORT<path>` answers 2xx or 3xx.
- * - `explicit`: the app called `ready()` from `drove/process` (over the control socket).
+ * - `explicit`: the app called `ready()` from `drovejs/process` (over the control socket).
  * @module
  */
 import { request } from 'node:http';

@@ -18,7 +18,7 @@ const storage = new AsyncLocalStorage<ScratchSpace>();
  *
  * @example
  * ```ts
- * import { useScratch } from 'drove/scratch';
+ * import { useScratch } from 'drovejs/scratch';
  * async function thumbnail(url: string) {
  *   const { path } = await useScratch().download(url, { maxBytes: 20e6 });
  *   return makeThumbnail(path); // the file is gone when the request ends
@@ -44,7 +44,7 @@ export function tryUseScratch(): Scratch | undefined {
  *
  * @example
  * ```ts
- * import { withScratch } from 'drove/scratch';
+ * import { withScratch } from 'drovejs/scratch';
  * const report = await withScratch(async (scratch) => {
  *   const { path } = await scratch.download(csvUrl, { maxBytes: 100e6 });
  *   return summarise(path);

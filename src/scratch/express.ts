@@ -21,7 +21,7 @@ export type ScratchMiddleware = (
  * @example
  * ```ts
  * import express from 'express';
- * import { expressScratch, useScratch } from 'drove/scratch';
+ * import { expressScratch, useScratch } from 'drovejs/scratch';
  * const app = express();
  * app.use(expressScratch({ maxBytes: 200e6, timeoutMs: 30_000 }));
  * app.post('/convert', async (req, res) => {

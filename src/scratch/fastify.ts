@@ -30,7 +30,7 @@ function plugin(
  * @example
  * ```ts
  * import Fastify from 'fastify';
- * import { fastifyScratch, useScratch } from 'drove/scratch';
+ * import { fastifyScratch, useScratch } from 'drovejs/scratch';
  * const app = Fastify();
  * await app.register(fastifyScratch, { maxBytes: 200e6 });
  * app.post('/resize', async (req) => resize(await useScratch().write('in.png', req.body as Buffer)));

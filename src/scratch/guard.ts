@@ -68,7 +68,7 @@ export function isPublicAddress(address: string): boolean {
  *
  * @example
  * ```ts
- * import { publicAddressesOnly, useScratch } from 'drove/scratch';
+ * import { publicAddressesOnly, useScratch } from 'drovejs/scratch';
  * await useScratch().download(userSuppliedUrl, { maxBytes: 50e6, guard: publicAddressesOnly });
  * ```
  */

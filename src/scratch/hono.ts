@@ -16,7 +16,7 @@ import { isPrepared, prepareRoot } from './sweep.js';
  * @example
  * ```ts
  * import { Hono } from 'hono';
- * import { honoScratch, useScratch } from 'drove/scratch';
+ * import { honoScratch, useScratch } from 'drovejs/scratch';
  * const app = new Hono();
  * app.use(honoScratch({ timeoutMs: 30_000 }));
  * app.post('/import', async (c) => {

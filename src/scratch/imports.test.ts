@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-describe('drove/scratch imports', () => {
+describe('drovejs/scratch imports', () => {
   it('never imports a web framework at runtime, and undici only lazily', () => {
     const dir = import.meta.dirname;
     for (const file of readdirSync(dir).filter(

@@ -1,5 +1,5 @@
 /**
- * `drove/scratch`: per-transaction scratch space. A stateless process may use its disk and memory
+ * `drovejs/scratch`: per-transaction scratch space. A stateless process may use its disk and memory
  * only as a cache for one transaction; this makes that the easy way. Each transaction (a request
  * through a middleware, a job through `scratchJob`, or a `withScratch` call) gets a private
  * directory and maps that are removed when it settles, byte quotas, a guarded downloader, and a
@@ -7,7 +7,7 @@
  *
  * @example
  * ```ts
- * import { withScratch } from 'drove/scratch';
+ * import { withScratch } from 'drovejs/scratch';
  * const rows = await withScratch(async (scratch) => {
  *   const { path } = await scratch.download(url, { maxBytes: 50e6, timeoutMs: 30_000 });
  *   return countRows(path);

@@ -13,7 +13,7 @@ import type { ScratchOptions } from './options.js';
  * @example
  * ```ts
  * import { Worker } from 'bullmq';
- * import { scratchJob, useScratch } from 'drove/scratch';
+ * import { scratchJob, useScratch } from 'drovejs/scratch';
  * new Worker('videos', scratchJob(async (job) => {
  *   const { path } = await useScratch().download(job.data.url, { maxBytes: 2e9 });
  *   await db.saveDuration(job.data.id, await probeDuration(path));

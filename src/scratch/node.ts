@@ -40,7 +40,7 @@ export function bindRequestEvents(space: ScratchSpace, req: IncomingMessage): vo
  * @example
  * ```ts
  * import { createServer } from 'node:http';
- * import { nodeScratch, useScratch } from 'drove/scratch';
+ * import { nodeScratch, useScratch } from 'drovejs/scratch';
  * createServer(nodeScratch(async (req, res) => {
  *   const path = await useScratch().write('upload.bin', await readBody(req));
  *   res.end(await summarise(path));

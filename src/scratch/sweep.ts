@@ -29,7 +29,7 @@ export const liveDirs: Set<string> = new Set();
  *
  * @example
  * ```ts
- * import { sweepScratch } from 'drove/scratch';
+ * import { sweepScratch } from 'drovejs/scratch';
  * const { removed } = await sweepScratch({ maxAgeMs: 3_600_000 });
  * console.log(`removed ${removed.length} abandoned scratch directories`);
  * ```

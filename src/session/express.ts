@@ -1,5 +1,5 @@
 /**
- * `drove/session/express`: sessions for Express 4 and 5, shaped like express-session.
+ * `drovejs/session/express`: sessions for Express 4 and 5, shaped like express-session.
  * @module
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
@@ -33,8 +33,8 @@ declare global {
  * @example
  * ```ts
  * import express from 'express';
- * import { createStore } from 'drove/stores';
- * import { session } from 'drove/session/express';
+ * import { createStore } from 'drovejs/stores';
+ * import { session } from 'drovejs/session/express';
  * const app = express();
  * app.use(session({ store: createStore(process.env.SESSION_STORE_URL ?? 'sqlite:.drove/sessions.db') }));
  * app.post('/visit', async (req, res) => {

@@ -1,5 +1,5 @@
 /**
- * `drove/session/fastify`: sessions as a Fastify 5 plugin (`request.session`).
+ * `drovejs/session/fastify`: sessions as a Fastify 5 plugin (`request.session`).
  * @module
  */
 import type { TLSSocket } from 'node:tls';
@@ -45,8 +45,8 @@ export type FastifySessionPlugin = (
  * @example
  * ```ts
  * import Fastify from 'fastify';
- * import { createStore } from 'drove/stores';
- * import { session } from 'drove/session/fastify';
+ * import { createStore } from 'drovejs/stores';
+ * import { session } from 'drovejs/session/fastify';
  * const app = Fastify();
  * await app.register(session({ store: createStore('sqlite:.drove/sessions.db') }));
  * app.post('/visit', async (request) => {

@@ -1,5 +1,5 @@
 /**
- * `drove/session/hono`: sessions as Hono middleware (`c.get('session')`).
+ * `drovejs/session/hono`: sessions as Hono middleware (`c.get('session')`).
  * @module
  */
 import type { MiddlewareHandler } from 'hono';
@@ -24,8 +24,8 @@ export interface SessionEnv<T extends SessionData = SessionData> {
  * @example
  * ```ts
  * import { Hono } from 'hono';
- * import { createStore } from 'drove/stores';
- * import { session, type SessionEnv } from 'drove/session/hono';
+ * import { createStore } from 'drovejs/stores';
+ * import { session, type SessionEnv } from 'drovejs/session/hono';
  * type Data = { visits: number };
  * const app = new Hono<SessionEnv<Data>>();
  * app.use(session<Data>({ store: createStore('sqlite:.drove/sessions.db') }));

@@ -1,10 +1,10 @@
 /**
- * `drove/session`: sessions a stateless app can trust, on any drove store. Parallel requests that
+ * `drovejs/session`: sessions a stateless app can trust, on any drove store. Parallel requests that
  * change different keys both keep their change; `update()` makes read-modify-write atomic; a
  * destroyed session stays destroyed; a read-only request costs one store round trip.
  *
- * This is the framework-free core; use an adapter in apps: `drove/session/node`,
- * `drove/session/express`, `drove/session/fastify`, `drove/session/hono`. See docs/sessions.md.
+ * This is the framework-free core; use an adapter in apps: `drovejs/session/node`,
+ * `drovejs/session/express`, `drovejs/session/fastify`, `drovejs/session/hono`. See docs/sessions.md.
  * @module
  */
 export type { EncryptionOptions, Serializer } from './codec.js';

@@ -1,5 +1,5 @@
 /**
- * The node:http side shared by `drove/session/node` and `drove/session/express`: load the session,
+ * The node:http side shared by `drovejs/session/node` and `drovejs/session/express`: load the session,
  * then hold the response head (writeHead/write/end) until the save settled, so that a failed save
  * is visible to the client and the cookie goes out with the headers.
  */

@@ -1,5 +1,5 @@
 /**
- * `drove/session/node`: sessions for a plain node:http server.
+ * `drovejs/session/node`: sessions for a plain node:http server.
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -22,8 +22,8 @@ export type RequestWithSession<T extends SessionData = SessionData> = IncomingMe
  * @example
  * ```ts
  * import http from 'node:http';
- * import { createStore } from 'drove/stores';
- * import { session, type RequestWithSession } from 'drove/session/node';
+ * import { createStore } from 'drovejs/stores';
+ * import { session, type RequestWithSession } from 'drovejs/session/node';
  * const withSession = session<{ visits: number }>({ store: createStore('sqlite:.drove/sessions.db') });
  * http.createServer((req, res) => withSession(req, res, () => {
  *   const { session } = req as RequestWithSession<{ visits: number }>;

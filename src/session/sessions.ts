@@ -68,12 +68,12 @@ export class Sessions<T extends SessionData = SessionData> {
 
 /**
  * Sessions on a drove store, without any framework: the core the adapters
- * (`drove/session/node`, `/express`, `/fastify`, `/hono`) wrap.
+ * (`drovejs/session/node`, `/express`, `/fastify`, `/hono`) wrap.
  *
  * @example
  * ```ts
- * import { createStore } from 'drove/stores';
- * import { createSessions } from 'drove/session';
+ * import { createStore } from 'drovejs/stores';
+ * import { createSessions } from 'drovejs/session';
  * const sessions = createSessions<{ userId: string }>({ store: createStore('sqlite:.drove/sessions.db') });
  * const current = await sessions.load({ method: 'GET', tls: false, header: (n) => headers[n] });
  * current.session.userId = 'u1';

@@ -1,4 +1,4 @@
-/** Public types of `drove/session`. */
+/** Public types of `drovejs/session`. */
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import type { Store } from '../stores/types.js';
 import type { EncryptionOptions, Serializer } from './codec.js';
@@ -124,7 +124,7 @@ export type Session<T extends SessionData = SessionData> = Partial<T> & SessionC
  * The session data type adapters give `req.session` where the framework's request type cannot
  * carry a generic (Express, Fastify). Augment it to type your data:
  * ```ts
- * declare module 'drove/session' { interface DefaultSessionData { visits?: number; userId?: string } }
+ * declare module 'drovejs/session' { interface DefaultSessionData { visits?: number; userId?: string } }
  * ```
  */
 export interface DefaultSessionData extends SessionData {}

@@ -1,11 +1,11 @@
 /**
- * `drove/stores`: expiring key-value stores on SQLite, Redis (and Cluster), Memcached and
+ * `drovejs/stores`: expiring key-value stores on SQLite, Redis (and Cluster), Memcached and
  * PostgreSQL, behind one interface. Client libraries are optional peer dependencies, loaded on
  * first use.
  *
  * @example
  * ```ts
- * import { createStore } from 'drove/stores';
+ * import { createStore } from 'drovejs/stores';
  * const store = createStore(process.env.SESSION_STORE_URL ?? 'sqlite:.drove/sessions.db');
  * await store.ready(); // fails at boot if the server is unreachable
  * const created = await store.create('k', 'v', { ttlMs: 60_000 });

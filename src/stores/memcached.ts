@@ -66,7 +66,7 @@ type Deadline = number;
  *
  * @example
  * ```ts
- * import { createMemcachedStore } from 'drove/stores';
+ * import { createMemcachedStore } from 'drovejs/stores';
  * const store = createMemcachedStore({ servers: [{ host: '127.0.0.1', port: 11211 }] });
  * await store.ready();
  * const created = await store.create('sid', 'data', { ttlMs: 30 * 60_000, owner: 'user-1' });

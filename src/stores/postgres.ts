@@ -71,11 +71,11 @@ function tableParts(table: string): { quoted: string; name: string } {
  *
  * @example
  * ```ts
- * import { postgresSchemaSql } from 'drove/stores';
+ * import { postgresSchemaSql } from 'drovejs/stores';
  * await client.query(postgresSchemaSql('drove_store'));
  * ```
  * ```sh
- * node -e "import('drove/stores').then(m => console.log(m.postgresSchemaSql()))" | psql "$DATABASE_URL"
+ * node -e "import('drovejs/stores').then(m => console.log(m.postgresSchemaSql()))" | psql "$DATABASE_URL"
  * ```
  */
 export function postgresSchemaSql(table: string = DEFAULT_TABLE): string {
@@ -98,7 +98,7 @@ CREATE INDEX IF NOT EXISTS "${name}_owner" ON ${quoted} (owner) WHERE owner IS N
  *
  * @example
  * ```ts
- * import { createPostgresStore } from 'drove/stores';
+ * import { createPostgresStore } from 'drovejs/stores';
  * const store = createPostgresStore({ connectionString: process.env.DATABASE_URL! });
  * await store.ready(); // connects, creates the table under an advisory lock
  * ```

@@ -50,7 +50,7 @@ const nextVersion = (): string => `${versionPrefix}${(++versionCounter).toString
  *
  * @example
  * ```ts
- * import { createRedisStore } from 'drove/stores';
+ * import { createRedisStore } from 'drovejs/stores';
  * const store = createRedisStore({ url: 'redis://127.0.0.1:6379', timeoutMs: 500 });
  * await store.ready();
  * const cluster = createRedisStore({ cluster: [{ host: '10.0.0.1', port: 7000 }] });

@@ -86,7 +86,7 @@ async function untilNotBusy(budgetMs: number, setUp: () => void): Promise<void> 
  *
  * @example
  * ```ts
- * import { createSqliteStore } from 'drove/stores';
+ * import { createSqliteStore } from 'drovejs/stores';
  * const store = createSqliteStore({ path: '.drove/sessions.db' });
  * await store.ready(); // opens the file, switches it to WAL, creates the table
  * await store.create('k', 'v', { ttlMs: 60_000 });

@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { withScratch } from 'drove/scratch';
+import { withScratch } from 'drovejs/scratch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../../examples/digest/src/config.js';
 import { openDatabase } from '../../examples/digest/src/db.js';

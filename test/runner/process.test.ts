@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES, freeBase, get, waitFor } from './helpers.js';
 
-describe('drove/process gracefulShutdown', () => {
+describe('drovejs/process gracefulShutdown', () => {
   it('finishes in-flight requests, refuses new ones, runs hooks, exits 0', async () => {
     const port = (await freeBase()) + 1;
     const child = spawn(process.execPath, [`${FIXTURES}app.mjs`], {

@@ -2,8 +2,8 @@
  * One digest, inside one scratch transaction: fetch (or receive) the file into the scratch
  * directory, digest it, and hand back the result. The file is gone when the transaction ends.
  */
-import { DroveError } from 'drove/errors';
-import { type DownloadGuard, publicAddressesOnly, useScratch } from 'drove/scratch';
+import { DroveError } from 'drovejs/errors';
+import { type DownloadGuard, publicAddressesOnly, useScratch } from 'drovejs/scratch';
 import type { Config } from './config.js';
 import { type DigestResult, digestFile, isCsv } from './digest.js';
 import { parseSubmittedUrl, UserError } from './guard.js';

@@ -5,12 +5,12 @@
  */
 import { createServer } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { createAssets, expressAssets } from 'drove/assets';
-import { gracefulShutdown, onShutdown, ready } from 'drove/process';
-import { expressScratch, useScratch } from 'drove/scratch';
-import type {} from 'drove/session';
-import { session } from 'drove/session/express';
-import { createStore } from 'drove/stores';
+import { createAssets, expressAssets } from 'drovejs/assets';
+import { gracefulShutdown, onShutdown, ready } from 'drovejs/process';
+import { expressScratch, useScratch } from 'drovejs/scratch';
+import type {} from 'drovejs/session';
+import { session } from 'drovejs/session/express';
+import { createStore } from 'drovejs/stores';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './auth.js';
 import { readConfig } from './config.js';
@@ -30,7 +30,7 @@ import {
 import { explain } from './process-file.js';
 import { homePage, signedOutPage } from './views.js';
 
-declare module 'drove/session' {
+declare module 'drovejs/session' {
   interface DefaultSessionData {
     userId?: number;
     email?: string;

@@ -3,8 +3,8 @@
  * keeps alive with a heartbeat. Nothing is kept between jobs: each runs in its own scratch
  * transaction, and a SIGKILLed worker's directory is swept by the next process that starts.
  */
-import { onShutdown, ready } from 'drove/process';
-import { scratchJob, sweepScratch } from 'drove/scratch';
+import { onShutdown, ready } from 'drovejs/process';
+import { scratchJob, sweepScratch } from 'drovejs/scratch';
 import { readConfig } from './config.js';
 import { openDatabase } from './db.js';
 import { claim, fail, failAbandoned, finish, heartbeat, type Lease, release } from './jobs.js';
