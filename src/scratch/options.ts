@@ -7,6 +7,7 @@
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { InvalidOptionError } from '../errors.js';
+import { positive } from '../internal/options.js';
 
 /** Options for one scratch transaction (or, on a middleware, for each of its transactions). */
 export interface ScratchOptions {
@@ -82,13 +83,6 @@ function envNumber(name: string, fallback: number): number {
       option: name,
       reason: `${JSON.stringify(raw)} is not a number`,
     });
-  }
-  return value;
-}
-
-function positive(option: string, value: number): number {
-  if (!(Number.isFinite(value) && value > 0)) {
-    throw new InvalidOptionError({ option, reason: `must be a positive number, got ${value}` });
   }
   return value;
 }

@@ -1,5 +1,6 @@
 /** Resolved options and the instrumented store calls shared by every request's session. */
 import { InvalidOptionError } from '../errors.js';
+import { positive } from '../internal/options.js';
 import type { Store, UpdateOptions, WriteOptions } from '../stores/types.js';
 import { Codec, jsonSerializer } from './codec.js';
 import { type ConflictRetryPolicy, conflictRetryPolicy, RetryLanes } from './conflict-retry.js';
@@ -37,8 +38,11 @@ export class SessionContext<T extends SessionData> {
     this.store = options.store;
     this.codec = new Codec(options.serializer ?? jsonSerializer, options.encryption);
     this.cookie = new SessionCookie(options.cookie);
-    this.idleMs = positive('idleTimeoutMs', options.idleTimeoutMs ?? 24 * HOUR);
-    this.absoluteMs = positive('absoluteTimeoutMs', options.absoluteTimeoutMs ?? 7 * 24 * HOUR);
+    this.idleMs = positive('idleTimeoutMs', options.idleTimeoutMs, { fallback: 24 * HOUR });
+    this.absoluteMs = positive('absoluteTimeoutMs', options.absoluteTimeoutMs, {
+      fallback: 7 * 24 * HOUR,
+      allowInfinity: true,
+    });
     this.touchAfter = options.touchAfter ?? 0.1;
     if (!(this.touchAfter >= 0 && this.touchAfter <= 1)) {
       throw new InvalidOptionError({
@@ -46,7 +50,7 @@ export class SessionContext<T extends SessionData> {
         reason: 'expected a share from 0 to 1',
       });
     }
-    this.maxSize = positive('maxSize', options.maxSize ?? 16 * 1024);
+    this.maxSize = positive('maxSize', options.maxSize, { fallback: 16 * 1024 });
     this.conflictRetry = conflictRetryPolicy(options.conflictRetry);
     this.trustProxy = options.trustProxy ?? false;
     this.csrf = options.csrf ?? {};
@@ -108,10 +112,4 @@ export class SessionContext<T extends SessionData> {
       },
     );
   }
-}
-
-function positive(option: string, value: number): number {
-  if (!(value > 0))
-    throw new InvalidOptionError({ option, reason: `expected a positive number, got ${value}` });
-  return value;
 }

@@ -46,7 +46,7 @@ declare global {
 export function session<T extends SessionData = SessionData>(
   options: SessionOptions<T> & AdapterOptions,
 ): RequestHandler {
-  const middleware = createNodeMiddleware(options, true);
+  const middleware = createNodeMiddleware(options, { unansweredErrors: 'next' });
   return function droveSession(req: Request, res: Response, next: NextFunction) {
     middleware(req, res, next);
   };

@@ -80,8 +80,6 @@ export function session<T extends SessionData = SessionData>(
       const tls = (raw.socket as TLSSocket | undefined)?.encrypted === true;
       const info = nodeRequest(raw.method, raw.headers, tls);
       try {
-        const refused = sessions.checkCsrf(info);
-        if (refused) throw refused;
         const current = await sessions.load(info);
         request[kCurrent] = current as unknown as RequestSession<SessionData>;
         request.session = current.session as unknown as Session<DefaultSessionData>;

@@ -55,8 +55,6 @@ export function session<T extends SessionData = SessionData>(
     };
     let current: Awaited<ReturnType<typeof sessions.load>>;
     try {
-      const refused = sessions.checkCsrf(info);
-      if (refused) throw refused;
       current = await sessions.load(info);
     } catch (err) {
       return fail(err);

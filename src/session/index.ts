@@ -14,6 +14,6 @@ export type { CookieOptions } from './cookies.js';
 export type { CsrfOptions } from './csrf.js';
 export { otelSessionEvents } from './otel.js';
 export type { RequestSession } from './request-session.js';
-export type { SessionRequest } from './sessions.js';
+export type { LoadOptions, SessionRequest } from './sessions.js';
 export { createSessions, Sessions } from './sessions.js';
 export type * from './types.js';

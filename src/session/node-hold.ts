@@ -19,17 +19,25 @@ export type NodeSessionMiddleware = (
   next: NextFunction,
 ) => void;
 
+/** How a node adapter hands on what it does not answer itself. */
+export interface NodeMiddlewareOptions {
+  /**
+   * Where errors go that are not drove's own (bugs): `'next'` passes them to `next(err)` as
+   * Express expects; `'answer'` answers 500 unless `errors: 'pass'` (node:http has no error handler).
+   */
+  unansweredErrors: 'next' | 'answer';
+}
+
 export function createNodeMiddleware<T extends SessionData>(
   options: SessionOptions<T> & AdapterOptions,
-  /** Where errors go that are not answered here: express passes them to `next`. */
-  passToNext: boolean,
+  { unansweredErrors }: NodeMiddlewareOptions,
 ): (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void {
   const sessions = createSessions(options);
   const { errors, retryAfterSeconds } = options;
 
   const fail = (err: unknown, res: ServerResponse, next: NextFunction) => {
     const answer = answerFor(err, errors, retryAfterSeconds);
-    if (!answer && passToNext) return next(err);
+    if (!answer && unansweredErrors === 'next') return next(err);
     if (res.headersSent) return res.destroy(err instanceof Error ? err : undefined);
     if (!answer && errors === 'pass') return next(err);
     const { status, headers, body } = answer ?? {
@@ -48,8 +56,6 @@ export function createNodeMiddleware<T extends SessionData>(
       req.headers,
       (req.socket as TLSSocket | undefined)?.encrypted === true,
     );
-    const refused = sessions.checkCsrf(request);
-    if (refused) return fail(refused, res, next);
     sessions.load(request).then(
       (current) => {
         (req as IncomingMessage & { session: Session<T> }).session = current.session;

@@ -35,7 +35,7 @@ export type RequestWithSession<T extends SessionData = SessionData> = IncomingMe
 export function session<T extends SessionData = SessionData>(
   options: SessionOptions<T> & AdapterOptions,
 ): (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void {
-  const middleware = createNodeMiddleware(options, false);
+  const middleware = createNodeMiddleware(options, { unansweredErrors: 'answer' });
   return function droveSession(req, res, next) {
     middleware(req, res, next);
   };

@@ -1,6 +1,6 @@
 /** A bridge from {@link SessionEvent}s to OpenTelemetry metrics (`@opentelemetry/api`, loaded lazily). */
 import type { Meter } from '@opentelemetry/api';
-import { importPeer } from '../stores/_utils.js';
+import { importPeer } from '../internal/peer.js';
 import type { SessionEvent } from './types.js';
 
 /**

@@ -65,6 +65,44 @@ describe('codec', () => {
   });
 });
 
+describe('Sessions.load() and CSRF', () => {
+  /** A cross-site POST a browser sends with the victim's cookie. */
+  const crossSite = (cookie?: string): SessionRequest => {
+    const headers: Record<string, string | undefined> = {
+      cookie,
+      host: 'app.example',
+      origin: 'https://evil.example',
+      'sec-fetch-site': 'cross-site',
+    };
+    return { method: 'POST', tls: false, header: (name) => headers[name] };
+  };
+
+  it('refuses a cross-site unsafe request with DROVE_ERR_CSRF (403) before any store call', async () => {
+    const events: SessionEvent[] = [];
+    const sessions = createSessions({ store: sqlite(), onEvent: (e) => events.push(e) });
+    const first = await sessions.load(req());
+    first.session.user = 'u';
+    const cookie = cookieOf(await first.commit());
+    events.length = 0;
+    await expect(sessions.load(crossSite(cookie))).rejects.toMatchObject({
+      code: 'DROVE_ERR_CSRF',
+      statusCode: 403,
+    });
+    expect(events.filter((e) => e.type === 'store')).toEqual([]);
+  });
+
+  it('loads the same request when told { csrf: false }, or when the options turn CSRF off', async () => {
+    const store = sqlite();
+    const sessions = createSessions({ store });
+    const first = await sessions.load(req());
+    first.session.user = 'u';
+    const cookie = cookieOf(await first.commit());
+    expect((await sessions.load(crossSite(cookie), { csrf: false })).session.user).toBe('u');
+    const unchecked = createSessions({ store, csrf: false });
+    expect((await unchecked.load(crossSite(cookie))).session.user).toBe('u');
+  });
+});
+
 describe('createSessions()', () => {
   it('reports events that map onto metrics', async () => {
     const events: SessionEvent[] = [];

@@ -15,6 +15,12 @@ export interface SessionRequest {
   tls: boolean;
 }
 
+/** Options of one {@link Sessions.load} call. */
+export interface LoadOptions {
+  /** `false` skips the CSRF check for this call; the caller then owns it. Default true. */
+  csrf?: boolean;
+}
+
 /** Sessions on one store, with one set of options. Create once at start-up, use per request. */
 export class Sessions<T extends SessionData = SessionData> {
   readonly #ctx: SessionContext<T>;
@@ -48,8 +54,16 @@ export class Sessions<T extends SessionData = SessionData> {
     );
   }
 
-  /** Load the request's session: no store call without a well-formed cookie, one `get` otherwise. */
-  load(request: SessionRequest): Promise<RequestSession<T>> {
+  /**
+   * Load the request's session: no store call without a well-formed cookie, one `get` otherwise.
+   * A cross-site unsafe request is refused first (DROVE_ERR_CSRF, 403) without touching the
+   * store, unless `csrf: false` here (for a caller that checked already) or in the options.
+   */
+  load(request: SessionRequest, options: LoadOptions = {}): Promise<RequestSession<T>> {
+    if (options.csrf !== false) {
+      const refused = this.checkCsrf(request);
+      if (refused) return Promise.reject(refused);
+    }
     return RequestSession.load(this.#ctx, request.header('cookie'), this.isHttps(request));
   }
 
@@ -75,7 +89,8 @@ export class Sessions<T extends SessionData = SessionData> {
  * import { createStore } from 'drovejs/stores';
  * import { createSessions } from 'drovejs/session';
  * const sessions = createSessions<{ userId: string }>({ store: createStore('sqlite:.drove/sessions.db') });
- * const current = await sessions.load({ method: 'GET', tls: false, header: (n) => headers[n] });
+ * // Refuses a cross-site POST with DROVE_ERR_CSRF (status 403) before any store call.
+ * const current = await sessions.load({ method: 'POST', tls: false, header: (n) => headers[n] });
  * current.session.userId = 'u1';
  * const setCookie = await current.commit(); // Set-Cookie lines to send
  * ```

@@ -1,12 +1,11 @@
 /**
- * Helpers shared by the store drivers: option defaults, argument checks, deadlines and lazy
- * loading of optional peer dependencies.
+ * Helpers shared by the store drivers: option defaults, argument checks, deadlines (lazy loading of
+ * optional peers is re-exported from src/internal/peer.ts).
  */
 import {
   DroveError,
   InvalidKeyError,
   InvalidOptionError,
-  MissingPeerError,
   StoreClosedError,
   StoreUnavailableError,
   ValueTooLargeError,
@@ -124,22 +123,5 @@ export function checkOpen(store: string, closed: boolean): void {
   if (closed) throw new StoreClosedError({ store });
 }
 
-/**
- * Load an optional peer dependency on first use. A missing package becomes
- * DROVE_ERR_MISSING_PEER naming the package to install.
- */
-export async function importPeer<T>(
-  pkg: string,
-  feature: string,
-  load: () => Promise<T>,
-): Promise<T> {
-  try {
-    return await load();
-  } catch (err) {
-    const code = (err as { code?: string } | undefined)?.code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new MissingPeerError({ pkg, feature }, { cause: err });
-    }
-    throw err;
-  }
-}
+/** Peer loading is shared with the session's OpenTelemetry bridge, so it lives in src/internal/. */
+export { importPeer } from '../internal/peer.js';
