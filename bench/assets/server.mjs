@@ -7,7 +7,10 @@ const listen = (server) =>
   server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })));
 
 if (kind.startsWith('drove')) {
-  const { createAssets, nodeAssets, expressAssets, fastifyAssets } = await import('drovejs/assets');
+  const { createAssets } = await import('drovejs/assets');
+  const { nodeAssets } = await import('drovejs/assets/node');
+  const { expressAssets } = await import('drovejs/assets/express');
+  const { fastifyAssets } = await import('drovejs/assets/fastify');
   const assets = createAssets({ dir });
   if (kind === 'drove-node') {
     const serve = nodeAssets(assets);

@@ -7,7 +7,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nodeScratch, useScratch } from 'drovejs/scratch';
+import { useScratch } from 'drovejs/scratch';
+import { nodeScratch } from 'drovejs/scratch/node';
 
 const mode = process.argv[2];
 const payload = Buffer.alloc(16 * 1024, 7);

@@ -4,22 +4,21 @@
  * - Build: {@link buildAssets} (what `drove build` runs) compiles the configured entries with
  *   esbuild into content-hashed files, `.br`/`.gz` siblings and `manifest.json`.
  * - Run: {@link createAssets} reads the manifest at start-up (`DROVE_ERR_ASSETS_NOT_BUILT` if
- *   missing), gives `assetUrl(name)`, and a static handler with adapters for node:http/Express,
- *   Fastify and Hono. The run-time half never loads esbuild and never writes.
+ *   missing), gives `assetUrl(name)`, and a static handler. The run-time half never loads esbuild
+ *   and never writes.
+ * - Adapters: `drovejs/assets/node`, `drovejs/assets/express`, `drovejs/assets/fastify`,
+ *   `drovejs/assets/hono`.
  *
  * @example
  * ```ts
- * import { createAssets, expressAssets } from 'drovejs/assets';
+ * import { createAssets } from 'drovejs/assets';
+ * import { expressAssets } from 'drovejs/assets/express';
  * const assets = createAssets({ dir: 'build/assets' });
  * app.use(expressAssets(assets));
  * res.send(`<script type="module" src="${assets.assetUrl('app.js')}"></script>`);
  * ```
  * @module
  */
-export { expressAssets } from './adapters/express.js';
-export { fastifyAssets } from './adapters/fastify.js';
-export { honoAssets } from './adapters/hono.js';
-export { nodeAssets, writeReply } from './adapters/node.js';
 export {
   type BuildAssetsOptions,
   type BuildAssetsResult,

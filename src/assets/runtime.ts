@@ -1,5 +1,5 @@
 /**
- * The run-time half of drove/assets: read the manifest once at start-up, answer `assetUrl()`
+ * The run-time half of drovejs/assets: read the manifest once at start-up, answer `assetUrl()`
  * from it, and answer static-file requests from a table built once. It never compiles and never
  * writes: the build folder is immutable while the app runs.
  */
@@ -92,7 +92,8 @@ const NOT_ALLOWED: AssetReply = Object.freeze({
  *
  * @example
  * ```ts
- * import { createAssets, nodeAssets } from 'drovejs/assets';
+ * import { createAssets } from 'drovejs/assets';
+ * import { nodeAssets } from 'drovejs/assets/node';
  * const assets = createAssets({ dir: 'build/assets' });
  * assets.assetUrl('app.js'); // '/assets/app.3F2A1B9C.js'
  * const serve = nodeAssets(assets);

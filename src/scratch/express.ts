@@ -1,18 +1,11 @@
 /**
- * Express (and Connect) adapter. Typed structurally, so Express is never imported.
+ * `drovejs/scratch/express`: one scratch transaction per Express (or Connect) request.
  * @module
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestHandler } from 'express';
 import { resolveOptions, runIn, whenReady } from './context.js';
-import { bindRequestEvents, openForResponse } from './node.js';
+import { bindRequestEvents, openForResponse } from './node-transaction.js';
 import type { ScratchOptions } from './options.js';
-
-/** An Express/Connect middleware. */
-export type ScratchMiddleware = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  next: (err?: unknown) => void,
-) => void;
 
 /**
  * Express middleware opening one scratch transaction per request; mount it before the routes
@@ -21,7 +14,8 @@ export type ScratchMiddleware = (
  * @example
  * ```ts
  * import express from 'express';
- * import { expressScratch, useScratch } from 'drovejs/scratch';
+ * import { useScratch } from 'drovejs/scratch';
+ * import { expressScratch } from 'drovejs/scratch/express';
  * const app = express();
  * app.use(expressScratch({ maxBytes: 200e6, timeoutMs: 30_000 }));
  * app.post('/convert', async (req, res) => {
@@ -30,9 +24,9 @@ export type ScratchMiddleware = (
  * });
  * ```
  */
-export function expressScratch(options?: ScratchOptions): ScratchMiddleware {
+export function expressScratch(options?: ScratchOptions): RequestHandler {
   const resolved = resolveOptions(options);
-  return function scratchMiddleware(req, res, next) {
+  return function droveScratch(req, res, next) {
     whenReady(resolved, () => {
       const space = openForResponse(resolved, res);
       bindRequestEvents(space, req);

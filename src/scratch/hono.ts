@@ -1,5 +1,6 @@
 /**
- * Hono adapter. Hono is only imported for its types.
+ * `drovejs/scratch/hono`: one scratch transaction per Hono request. Hono is only imported for
+ * its types.
  * @module
  */
 import type { ServerResponse } from 'node:http';
@@ -16,7 +17,8 @@ import { isPrepared, prepareRoot } from './sweep.js';
  * @example
  * ```ts
  * import { Hono } from 'hono';
- * import { honoScratch, useScratch } from 'drovejs/scratch';
+ * import { useScratch } from 'drovejs/scratch';
+ * import { honoScratch } from 'drovejs/scratch/hono';
  * const app = new Hono();
  * app.use(honoScratch({ timeoutMs: 30_000 }));
  * app.post('/import', async (c) => {
@@ -27,7 +29,7 @@ import { isPrepared, prepareRoot } from './sweep.js';
  */
 export function honoScratch(options?: ScratchOptions): MiddlewareHandler {
   const resolved = resolveOptions(options);
-  return async function scratch(c, next) {
+  return async function droveScratch(c, next) {
     if (!isPrepared(resolved.dir))
       await prepareRoot(resolved.dir, resolved.maxAgeMs).catch(() => {});
     const { space, end } = openTransaction(resolved);

@@ -5,6 +5,9 @@
  * directory and maps that are removed when it settles, byte quotas, a guarded downloader, and a
  * sweep that removes what crashed processes left behind.
  *
+ * This is the framework-free core; the middleware is in `drovejs/scratch/node`,
+ * `drovejs/scratch/express`, `drovejs/scratch/fastify` and `drovejs/scratch/hono`.
+ *
  * @example
  * ```ts
  * import { withScratch } from 'drovejs/scratch';
@@ -22,12 +25,8 @@ export type {
   DownloadProgress,
   DownloadResult,
 } from './download.js';
-export { expressScratch, type ScratchMiddleware } from './express.js';
-export { fastifyScratch } from './fastify.js';
 export { isPublicAddress, publicAddressesOnly } from './guard.js';
-export { honoScratch } from './hono.js';
 export { scratchJob } from './job.js';
-export { nodeScratch } from './node.js';
 export type { ScratchOptions } from './options.js';
 export { processScratchBytes, type Scratch } from './scratch.js';
 export { type SweepReport, sweepScratch } from './sweep.js';

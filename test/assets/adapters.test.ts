@@ -11,13 +11,10 @@ import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type Assets,
-  createAssets,
-  expressAssets,
-  fastifyAssets,
-  honoAssets,
-} from '../../src/assets/index.js';
+import { expressAssets } from '../../src/assets/express.js';
+import { fastifyAssets } from '../../src/assets/fastify.js';
+import { honoAssets } from '../../src/assets/hono.js';
+import { type Assets, createAssets } from '../../src/assets/index.js';
 import { builtFixture, listen } from './helpers.js';
 
 let fixture: Awaited<ReturnType<typeof builtFixture>>;

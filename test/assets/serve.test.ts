@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Assets, createAssets, nodeAssets } from '../../src/assets/index.js';
+import { type Assets, createAssets } from '../../src/assets/index.js';
+import { nodeAssets } from '../../src/assets/node.js';
 import { builtFixture, listen, rawGet } from './helpers.js';
 
 const SECRET = 'TOP-SECRET-OUTSIDE-THE-BUILD-FOLDER';

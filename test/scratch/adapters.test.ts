@@ -14,14 +14,11 @@ import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  expressScratch,
-  fastifyScratch,
-  honoScratch,
-  nodeScratch,
-  tryUseScratch,
-  useScratch,
-} from '../../src/scratch/index.js';
+import { expressScratch } from '../../src/scratch/express.js';
+import { fastifyScratch } from '../../src/scratch/fastify.js';
+import { honoScratch } from '../../src/scratch/hono.js';
+import { tryUseScratch, useScratch } from '../../src/scratch/index.js';
+import { nodeScratch } from '../../src/scratch/node.js';
 
 interface Running {
   base: string;
@@ -101,7 +98,7 @@ const adapters: Record<string, (dir: string) => Promise<Running>> = {
   },
   async fastify(dir) {
     const app = Fastify();
-    await app.register(fastifyScratch, { dir });
+    await app.register(fastifyScratch({ dir }));
     app.get('/write', () => writeRoute());
     app.post('/json', (req) => jsonRoute(req.body));
     app.get('/hang', (_req, reply) => {

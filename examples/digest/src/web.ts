@@ -5,9 +5,11 @@
  */
 import { createServer } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { createAssets, expressAssets } from 'drovejs/assets';
+import { createAssets } from 'drovejs/assets';
+import { expressAssets } from 'drovejs/assets/express';
 import { gracefulShutdown, onShutdown, ready } from 'drovejs/process';
-import { expressScratch, useScratch } from 'drovejs/scratch';
+import { useScratch } from 'drovejs/scratch';
+import { expressScratch } from 'drovejs/scratch/express';
 import type {} from 'drovejs/session';
 import { session } from 'drovejs/session/express';
 import { createStore } from 'drovejs/stores';

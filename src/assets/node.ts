@@ -1,7 +1,11 @@
-/** The node:http adapter (also fits Express and Connect): one function over the core. */
+/**
+ * `drovejs/assets/node`: the build folder for a plain node:http server, one function over the
+ * core (the Express adapter is this one with Express's types).
+ * @module
+ */
 import { createReadStream } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AssetReply, Assets } from '../runtime.js';
+import type { AssetReply, Assets } from './runtime.js';
 
 /**
  * A request handler for node:http. Returns `true` when it answered (the URL is under the assets
@@ -10,6 +14,9 @@ import type { AssetReply, Assets } from '../runtime.js';
  *
  * @example
  * ```ts
+ * import http from 'node:http';
+ * import { createAssets } from 'drovejs/assets';
+ * import { nodeAssets } from 'drovejs/assets/node';
  * const serveAssets = nodeAssets(createAssets({ dir: 'build/assets' }));
  * http.createServer((req, res) => {
  *   if (serveAssets(req, res)) return;
@@ -20,7 +27,7 @@ import type { AssetReply, Assets } from '../runtime.js';
 export function nodeAssets(
   assets: Assets,
 ): (req: IncomingMessage, res: ServerResponse, next?: () => void) => boolean {
-  return (req, res, next) => {
+  return function droveAssets(req, res, next) {
     const reply = assets.respond({
       method: req.method ?? 'GET',
       // Express strips its mount path from req.url; originalUrl keeps the full path.

@@ -1,8 +1,11 @@
-/** The Hono adapter: middleware answering with a web `Response`. */
+/**
+ * `drovejs/assets/hono`: the build folder as Hono middleware answering with a web `Response`.
+ * @module
+ */
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { MiddlewareHandler } from 'hono';
-import type { Assets } from '../runtime.js';
+import type { Assets } from './runtime.js';
 
 /**
  * Hono middleware serving the build folder under the assets prefix; other URLs go to `next()`.
@@ -10,12 +13,14 @@ import type { Assets } from '../runtime.js';
  *
  * @example
  * ```ts
+ * import { createAssets } from 'drovejs/assets';
+ * import { honoAssets } from 'drovejs/assets/hono';
  * const assets = createAssets({ dir: 'build/assets' });
  * app.use(honoAssets(assets));
  * ```
  */
 export function honoAssets(assets: Assets): MiddlewareHandler {
-  return async (c, next) => {
+  return async function droveAssets(c, next) {
     const href = c.req.url;
     const reply = assets.respond({
       method: c.req.method,

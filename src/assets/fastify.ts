@@ -1,7 +1,11 @@
-/** The Fastify adapter: a plugin adding GET/HEAD routes under the assets prefix. */
+/**
+ * `drovejs/assets/fastify`: the build folder as a Fastify plugin adding GET/HEAD routes under the
+ * assets prefix.
+ * @module
+ */
 import { createReadStream } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import type { Assets } from '../runtime.js';
+import type { Assets } from './runtime.js';
 
 /**
  * A Fastify plugin serving the build folder under the assets prefix (`/assets/*`). Fastify is not
@@ -9,12 +13,14 @@ import type { Assets } from '../runtime.js';
  *
  * @example
  * ```ts
+ * import { createAssets } from 'drovejs/assets';
+ * import { fastifyAssets } from 'drovejs/assets/fastify';
  * const assets = createAssets({ dir: 'build/assets' });
  * await app.register(fastifyAssets(assets));
  * ```
  */
 export function fastifyAssets(assets: Assets): (app: FastifyInstance) => Promise<void> {
-  return async (app) => {
+  return async function droveAssets(app) {
     app.route({
       method: ['GET', 'HEAD'],
       url: `${assets.prefix}*`,
