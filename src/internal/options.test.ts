@@ -20,7 +20,10 @@ describe('positive()', () => {
 
   it('refuses zero, negatives, NaN, a missing value without fallback, and Infinity unless allowed', () => {
     for (const bad of [0, -1, Number.NaN, Infinity, undefined]) {
-      expect(code(() => positive('someOption', bad)), String(bad)).toBe('DROVE_ERR_INVALID_OPTION');
+      expect(
+        code(() => positive('someOption', bad)),
+        String(bad),
+      ).toBe('DROVE_ERR_INVALID_OPTION');
     }
     expect(positive('a', Infinity, { allowInfinity: true })).toBe(Infinity);
     expect(code(() => positive('a', Number.NaN, { allowInfinity: true }))).toBe(

@@ -13,7 +13,11 @@ export interface PositiveRule {
  * The one rule for numeric options: a number above zero and finite (NaN, 0, negatives and,
  * unless the rule allows it, Infinity are refused with DROVE_ERR_INVALID_OPTION naming the option).
  */
-export function positive(option: string, value: number | undefined, rule: PositiveRule = {}): number {
+export function positive(
+  option: string,
+  value: number | undefined,
+  rule: PositiveRule = {},
+): number {
   const checked = value ?? rule.fallback;
   const finiteEnough =
     typeof checked === 'number' &&
