@@ -38,7 +38,7 @@ const ADAPTERS = ['node.ts', 'express.ts', 'fastify.ts', 'hono.ts'].flatMap((fil
   ['session', 'scratch', 'assets'].map((part) => `${part}/${file}`),
 );
 
-export interface Edge {
+interface Edge {
   from: string;
   /** A src/-relative path (`../…` when outside src/), or a package name when `external`. */
   to: string;
@@ -47,7 +47,7 @@ export interface Edge {
 }
 
 /** Relative imports and re-exports (static and dynamic) of one source file, as src/-relative paths. */
-export function importsOf(file: string, source: string): Edge[] {
+function importsOf(file: string, source: string): Edge[] {
   const edges: Edge[] = [];
   const pattern =
     /\b(?:import|export)\s+(type\s+)?[^'";]*?\bfrom\s*'([^']+)'|\bimport\(\s*'([^']+)'\s*\)|^import\s+'([^']+)'/gm;
@@ -73,7 +73,7 @@ function partOf(path: string): string {
 }
 
 /** Every edge that breaks the rules, described for a failure message. */
-export function forbiddenEdges(edges: Edge[]): string[] {
+function forbiddenEdges(edges: Edge[]): string[] {
   const problems: string[] = [];
   for (const { from, to, typeOnly, external } of edges) {
     const isTest = from.endsWith('.test.ts');
