@@ -3,7 +3,7 @@
  * import which, that nothing imports another folder's `_private` module, that only the CLI
  * imports the CLI, and that adapters take only types from their framework.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -171,5 +171,37 @@ describe('layering of src/', () => {
         edge('session/sessions.test.ts', 'stores/sqlite.ts'),
       ]),
     ).toEqual([]);
+  });
+});
+
+describe('one adapter convention', () => {
+  const pkg = JSON.parse(readFileSync(resolve(SRC, '../package.json'), 'utf8')) as {
+    exports: Record<string, { types: string; default: string }>;
+  };
+
+  it('reaches every adapter as drovejs/<feature>/<framework>, built from src/<feature>/<framework>.ts', () => {
+    for (const feature of ['session', 'scratch', 'assets']) {
+      for (const framework of ['node', 'express', 'fastify', 'hono']) {
+        const entry = pkg.exports[`./${feature}/${framework}`];
+        expect(entry, `./${feature}/${framework}`).toEqual({
+          types: `./dist/${feature}/${framework}.d.ts`,
+          default: `./dist/${feature}/${framework}.js`,
+        });
+        expect(existsSync(resolve(SRC, feature, `${framework}.ts`))).toBe(true);
+      }
+    }
+  });
+
+  it('keeps framework code out of the feature cores', () => {
+    for (const feature of ['session', 'scratch', 'assets']) {
+      const core = importsOf(
+        `${feature}/index.ts`,
+        readFileSync(resolve(SRC, feature, 'index.ts'), 'utf8'),
+      );
+      const adapters = core.filter(
+        (e) => ADAPTERS.includes(e.to) || ['express', 'fastify', 'hono'].includes(e.to),
+      );
+      expect(adapters, `${feature}/index.ts`).toEqual([]);
+    }
   });
 });
