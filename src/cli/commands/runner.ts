@@ -3,12 +3,15 @@
  * See docs/runner.md.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { callControl, controlSocketPath } from '../../runner/control.js';
-import { splitList } from '../../runner/env.js';
-import { runOneOff } from '../../runner/oneoff.js';
-import { parseReadiness } from '../../runner/readiness.js';
-import { start } from '../../runner/start.js';
-import type { InstanceStatus } from '../../runner/supervisor.js';
+import {
+  callControl,
+  controlSocketPath,
+  type InstanceStatus,
+  parseReadiness,
+  runOneOff,
+  splitList,
+  start,
+} from '../../runner/index.js';
 
 function integer(value: string): number {
   const n = Number(value);
