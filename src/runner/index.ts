@@ -35,5 +35,13 @@ export {
   INSTANCE_ENV,
 } from './protocol.js';
 export { parseReadiness, type Readiness } from './readiness.js';
+export {
+  type Candidate,
+  type PickRequest,
+  Selector,
+  type SelectorOptions,
+  STRATEGIES,
+  type Strategy,
+} from './selection.js';
 export { type StartOptions, signalExitCode, start } from './start.js';
 export { type InstanceStatus, type ProcessType, Supervisor } from './supervisor.js';

@@ -50,7 +50,7 @@ export const roundRobin = (): Strategy => ({ cost: () => 0 });
 /** The fewest requests in flight. */
 export const leastOutstanding = (): Strategy => ({ cost: (instance) => instance.inFlight });
 
-/** The strategies by the name the `strategy` option (`drove start --balance`) takes. */
+/** The strategies by the name the `strategy` option (`drove start --strategy`) takes. */
 export const STRATEGIES = {
   'round-robin': roundRobin,
   'least-outstanding': leastOutstanding,
