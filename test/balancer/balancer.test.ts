@@ -1,8 +1,7 @@
 /**
  * The balancer against real node:http backends on loopback: non-stickiness, header rewriting,
- * 503s, connect-failure retry and quarantine, drain, a backend dying under load, WebSockets (balanced
- * by the configured strategy), and a
- * short autocannon run.
+ * 503s, connect-failure retry and quarantine, drain, a backend dying under load, WebSockets
+ * (balanced by the configured strategy), and a short autocannon run.
  */
 import { Agent } from 'node:http';
 import autocannon from 'autocannon';
