@@ -15,11 +15,12 @@ import {
 import type { RestartPolicyOptions } from './backoff.js';
 import { type Balancer, type BalancerStrategy, createBalancer } from './balancer.js';
 import { describeExit, GroupProcess } from './child.js';
-import { type ControlRequest, controlSocketPath, serveControl } from './control.js';
+import { controlSocketPath, serveControl } from './control.js';
 import { loadEnv } from './env.js';
 import { parseFormation, RELEASE } from './formation.js';
 import { FormationLog } from './log.js';
 import { type ProcfileEntry, readProcfile } from './procfile.js';
+import type { ControlRequest } from './protocol.js';
 import { portIsFree, type Readiness } from './readiness.js';
 import { type ProcessType, Supervisor } from './supervisor.js';
 

@@ -10,6 +10,7 @@ import type { Balancer } from './balancer.js';
 import { describeExit, type ExitStatus, GroupProcess } from './child.js';
 import { portFor } from './formation.js';
 import type { FormationLog } from './log.js';
+import { INSTANCE_ENV } from './protocol.js';
 import { portIsFree, type Readiness, waitReady } from './readiness.js';
 
 /** A process type of the Procfile. */
@@ -52,7 +53,7 @@ export interface SupervisorOptions {
   balancer?: Balancer;
   log: FormationLog;
   clock?: Clock;
-  /** Path given to instances as DROVE_CONTROL_SOCKET (for `ready()`). */
+  /** Path given to instances as DROVE_CONTROL_SOCKET (for `ready()`; see protocol.ts). */
   controlSocket?: string;
   /** Called once when the formation should end: every instance errored, or (no restart) one exited. */
   onFatal: (reason: { code: number; message: string }) => void;
@@ -260,10 +261,10 @@ export class Supervisor {
       PORT: String(port),
       PS: inst.name,
       DYNO: inst.name,
-      DROVE_INSTANCE: inst.name,
-      DROVE_READY_TOKEN: token,
+      [INSTANCE_ENV.instance]: inst.name,
+      [INSTANCE_ENV.readyToken]: token,
     };
-    if (this.o.controlSocket) env.DROVE_CONTROL_SOCKET = this.o.controlSocket;
+    if (this.o.controlSocket) env[INSTANCE_ENV.controlSocket] = this.o.controlSocket;
     const proc = new GroupProcess({
       name: inst.name,
       command: inst.type.command,

@@ -3,12 +3,16 @@
  * See docs/runner.md.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { callControl, controlSocketPath } from '../../runner/control.js';
-import { splitList } from '../../runner/env.js';
-import { runOneOff } from '../../runner/oneoff.js';
-import { parseReadiness } from '../../runner/readiness.js';
-import { start } from '../../runner/start.js';
-import type { InstanceStatus } from '../../runner/supervisor.js';
+import {
+  callControl,
+  controlSocketPath,
+  type InstanceStatus,
+  parseReadiness,
+  runOneOff,
+  STRATEGIES,
+  splitList,
+  start,
+} from '../../runner/index.js';
 
 function integer(value: string): number {
   const n = Number(value);
@@ -27,16 +31,23 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
+/** `-f` and `-e`, where `start` and `run` read the formation's Procfile and environment. */
+function withSource(command: Command): Command {
+  return command
+    .option('-f, --procfile <file>', 'Procfile to read', 'Procfile')
+    .option('-e, --env <files>', 'env files, comma separated, later wins (default: .env)', collect);
+}
+
 /** Register the runner's commands on the `drove` program. */
 export function register(program: Command): void {
   program.enablePositionalOptions();
 
-  program
-    .command('start')
-    .description('run the Procfile formation behind a non-sticky balancer')
-    .argument('[types...]', 'only these process types (others get 0 instances)')
-    .option('-f, --procfile <file>', 'Procfile to read', 'Procfile')
-    .option('-e, --env <files>', 'env files, comma separated, later wins (default: .env)', collect)
+  withSource(
+    program
+      .command('start')
+      .description('run the Procfile formation behind a non-sticky balancer')
+      .argument('[types...]', 'only these process types (others get 0 instances)'),
+  )
     .option('-m, --formation <spec>', 'instances per type: web=3,worker=2 or all=N')
     .option(
       '-p, --port <port>',
@@ -53,7 +64,7 @@ export function register(program: Command): void {
     .option('--json', 'log one JSON object per line')
     .addOption(
       new Option('--strategy <name>', 'balancing strategy')
-        .choices(['round-robin', 'least-outstanding'])
+        .choices(Object.keys(STRATEGIES))
         .default('round-robin'),
     )
     .option('--trust-proxy', 'keep client X-Forwarded-* headers (only behind your own proxy)')
@@ -92,12 +103,12 @@ export function register(program: Command): void {
       });
     });
 
-  program
-    .command('run')
-    .description('run a one-off command (or a Procfile type) with the formation environment')
-    .argument('<command...>', 'command and arguments')
-    .option('-f, --procfile <file>', 'Procfile to read', 'Procfile')
-    .option('-e, --env <files>', 'env files, comma separated, later wins (default: .env)', collect)
+  withSource(
+    program
+      .command('run')
+      .description('run a one-off command (or a Procfile type) with the formation environment')
+      .argument('<command...>', 'command and arguments'),
+  )
     .passThroughOptions()
     .action(async (args: string[], o) => {
       process.exitCode = await runOneOff(args, {
