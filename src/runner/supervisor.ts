@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { InstanceUnknownError, PortInUseError } from '../errors.js';
 import { type Clock, RestartPolicy, type RestartPolicyOptions, systemClock } from './backoff.js';
 import type { Balancer } from './balancer.js';
-import { describeExit, type ExitStatus, GroupProcess } from './child.js';
+import { describeExit, type Escapee, type ExitStatus, GroupProcess } from './child.js';
 import { portFor } from './formation.js';
 import type { FormationLog } from './log.js';
 import { portIsFree, type Readiness, waitReady } from './readiness.js';
@@ -18,6 +18,8 @@ export interface ProcessType {
   command: string;
   /** Position among the Procfile's entries (from 0); decides the port block. */
   index: number;
+  /** Where it is defined, e.g. `Procfile:3`, for messages. */
+  source?: string;
 }
 
 /** Life cycle of an instance as `drove ps` shows it. */
@@ -28,7 +30,10 @@ export interface InstanceStatus {
   name: string;
   type: string;
   state: InstanceState;
+  /** The process the runner started: the app when exec'd, else the `sh -c` wrapper. */
   pid: number | null;
+  /** The app: `pid` when exec'd, else the wrapper's child. */
+  appPid: number | null;
   pgid: number | null;
   port: number;
   uptimeMs: number | null;
@@ -54,6 +59,8 @@ export interface SupervisorOptions {
   clock?: Clock;
   /** Path given to instances as DROVE_CONTROL_SOCKET (for `ready()`). */
   controlSocket?: string;
+  /** Called each time a `web` instance becomes ready (and is routed to). */
+  onReady?: (instance: string, port: number) => void;
   /** Called once when the formation should end: every instance errored, or (no restart) one exited. */
   onFatal: (reason: { code: number; message: string }) => void;
 }
@@ -92,6 +99,7 @@ export class Supervisor {
   private readonly clock: Clock;
   private readonly instances = new Map<string, Instance>();
   private readonly retiring = new Set<GroupProcess>();
+  private readonly escaped: (Escapee & { instance: string })[] = [];
   private readonly waiters = new Map<string, () => void>();
   private stopping = false;
   private fatal = false;
@@ -174,13 +182,19 @@ export class Supervisor {
       name: i.name,
       type: i.type.name,
       state: i.state,
-      pid: i.proc?.pid ?? null,
+      pid: (i.proc && !i.proc.commandFinished ? i.proc.pid : undefined) ?? null,
+      appPid: i.proc?.appPid ?? null,
       pgid: i.proc && !i.proc.finished ? i.proc.pgid : null,
       port: i.port,
       uptimeMs: i.proc && !i.proc.finished ? now - i.proc.startedAt : null,
       restarts: i.restarts,
       lastExit: i.lastExit,
     }));
+  }
+
+  /** Processes that left an instance's group and were still running when it ended. */
+  escapees(): readonly (Escapee & { instance: string })[] {
+    return this.escaped;
   }
 
   /** Process group ids of every live process (for tests and `ps`). */
@@ -282,6 +296,7 @@ export class Supervisor {
       inst.state = 'starting';
     }
     const ready = this.watchReady(inst, proc, port, token);
+    void proc.commandExited.then(() => this.onCommandExit(inst, proc, port));
     void proc.exited.then((status) => this.onExit(inst, proc, status, isCurrent));
     return { proc, ready };
   }
@@ -309,12 +324,26 @@ export class Supervisor {
       ready = await waitReady(this.o.readiness, '127.0.0.1', port, gone);
     }
     if (!ready || gone()) return false;
+    everReady.add(proc);
     if (isWeb) {
       this.o.balancer?.add({ id: this.balancerId(inst, port), host: '127.0.0.1', port });
       this.o.log.system(`${inst.name} is ready on port ${port}`);
+      this.o.onReady?.(inst.name, port);
     }
     if (inst.proc === proc) inst.state = 'up';
     return true;
+  }
+
+  /**
+   * The process the runner started has exited (the watchdog now TERMs the rest of the group and
+   * lets the grace period run): the instance is no longer up, and gets no more traffic.
+   */
+  private onCommandExit(inst: Instance, proc: GroupProcess, port: number): void {
+    if (proc.finished) return;
+    if (inst.type.name === WEB) this.o.balancer?.remove(this.balancerId(inst, port));
+    if (inst.proc === proc && (inst.state === 'up' || inst.state === 'starting')) {
+      inst.state = 'stopping';
+    }
   }
 
   private onExit(
@@ -324,6 +353,7 @@ export class Supervisor {
     isCurrent: () => boolean,
   ): void {
     if (inst.type.name === WEB) this.o.balancer?.remove(this.balancerId(inst, portOf(proc, inst)));
+    for (const e of proc.escapees) this.escaped.push({ instance: inst.name, ...e });
     if (this.retiring.delete(proc)) return;
     const current = isCurrent();
     inst.lastExit = describeExit(status);
@@ -336,9 +366,20 @@ export class Supervisor {
       this.o.log.system(`${inst.name} (replacement) ${describeExit(status)}`);
       return;
     }
-    this.o.log.system(`${inst.name} ${describeExit(status)}`);
+    const exit = `${inst.name} ${describeExit(status)}${this.neverReady(inst, proc, status)}`;
+    this.o.log.system(exit);
+    const cannotRun = cannotRunMessage(inst, status);
+    if (cannotRun) this.o.log.system(cannotRun);
     if (!this.o.restart) {
-      this.fail({ code: status.code, message: `${inst.name} ${describeExit(status)}` });
+      this.fail({ code: status.code, message: exit });
+      return;
+    }
+    if (cannotRun) {
+      // The shell could not find or execute the command: retrying cannot help.
+      inst.state = 'errored';
+      inst.proc = undefined;
+      this.o.log.system(`${inst.name} is marked errored, not restarting`);
+      this.failIfAllErrored();
       return;
     }
     const decision = inst.policy.onExit(this.clock.now() - proc.startedAt);
@@ -348,10 +389,7 @@ export class Supervisor {
       this.o.log.system(
         `${inst.name} is crash-looping (${decision.quickCrashes} quick exits in a row): marked errored, not restarting`,
       );
-      const all = [...this.instances.values()];
-      if (all.length > 0 && all.every((i) => i.state === 'errored')) {
-        this.fail({ code: 1, message: 'every instance is errored' });
-      }
+      this.failIfAllErrored();
       return;
     }
     inst.state = 'backoff';
@@ -362,6 +400,25 @@ export class Supervisor {
       inst.restarts++;
       this.spawn(inst, false);
     }, decision.delayMs);
+  }
+
+  private failIfAllErrored(): void {
+    const all = [...this.instances.values()];
+    if (all.length > 0 && all.every((i) => i.state === 'errored')) {
+      this.fail({ code: 1, message: 'every instance is errored' });
+    }
+  }
+
+  /** For a web instance that exited 0 before it was ever ready: what it never did. */
+  private neverReady(inst: Instance, proc: GroupProcess, status: ExitStatus): string {
+    if (inst.type.name !== WEB || status.code !== 0 || status.signal || everReady.has(proc)) {
+      return '';
+    }
+    const port = portOf(proc, inst);
+    const r = this.o.readiness;
+    if (r.kind === 'http') return ` without ever answering GET ${r.path} on its port ${port}`;
+    if (r.kind === 'explicit') return ' without ever calling ready()';
+    return ` without ever listening on its port ${port} ($PORT)`;
   }
 
   private fail(reason: { code: number; message: string }): void {
@@ -441,6 +498,17 @@ export class Supervisor {
 function portOf(proc: GroupProcess, inst: Instance): number {
   return portByProc.get(proc) ?? inst.port;
 }
+
+/** Exit 127/126 of `sh -c`: the command was not found, or is not executable. */
+function cannotRunMessage(inst: Instance, status: ExitStatus): string | undefined {
+  if (status.signal !== null || (status.code !== 127 && status.code !== 126)) return undefined;
+  const what = status.code === 127 ? 'command not found' : 'command not executable';
+  const where = inst.type.source ? ` (${inst.type.source})` : '';
+  return `${inst.name}: ${what}: ${inst.type.command}${where}`;
+}
+
+/** Processes that were ready at least once (a web instance that exits 0 before never was). */
+const everReady = new WeakSet<GroupProcess>();
 
 /** The port each process was started on (an instance's port changes across rolling restarts). */
 const portByProc = new WeakMap<GroupProcess, number>();
