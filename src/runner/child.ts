@@ -69,7 +69,7 @@ export class GroupProcess {
   readonly startedAt = Date.now();
   #commandPid: number | undefined;
   #commandDone = false;
-  #pipes: number[] = [];
+  #outputs: string[] = [];
   #escapees: Escapee[] = [];
   readonly #watchdog: ChildProcess;
   #done = false;
@@ -114,7 +114,7 @@ export class GroupProcess {
         buffer = buffer.slice(nl + 1);
         if ('pid' in message) {
           this.#commandPid = message.pid;
-          this.#pipes = message.pipes;
+          this.#outputs = message.outputs;
         } else if ('killing' in message) {
           options.log.system(
             `${this.name}: ${message.killing} process(es) of its group still running at the end of the grace period (${options.graceMs} ms): SIGKILL`,
@@ -156,7 +156,7 @@ export class GroupProcess {
    * nothing the app leaves behind can keep the runner waiting.
    */
   async #drain(output: Promise<unknown>, streams: Readable[], options: GroupProcessOptions) {
-    const holders = pipeHolders(this.#pipes, process.pid).filter((p) => p.pgid !== this.pgid);
+    const holders = pipeHolders(this.#outputs, process.pid).filter((p) => p.pgid !== this.pgid);
     this.#escapees = holders.map((p) => ({ pid: p.pid, command: commandLine(p.pid) }));
     for (const e of this.#escapees) {
       options.log.system(

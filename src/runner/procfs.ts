@@ -68,9 +68,12 @@ export function commandLine(pid: number): string {
   }
 }
 
-/** Processes other than `except` that have an open file descriptor on one of these pipes. */
-export function pipeHolders(pipeInodes: number[], except: number): ProcessInfo[] {
-  const wanted = new Set(pipeInodes.map((ino) => `pipe:[${ino}]`));
+/**
+ * Processes other than `except` that have an open file descriptor on one of these pipes or
+ * sockets, named as /proc/PID/fd links name them (`pipe:[123]`, `socket:[456]`).
+ */
+export function pipeHolders(links: string[], except: number): ProcessInfo[] {
+  const wanted = new Set(links.filter((l) => /^(pipe|socket):\[\d+\]$/.test(l)));
   if (wanted.size === 0) return [];
   return processes().filter((p) => {
     if (p.pid === except) return false;

@@ -21,7 +21,7 @@
  * @module
  */
 import { spawn } from 'node:child_process';
-import { fstatSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { constants } from 'node:os';
 import { groupMembers } from './procfs.js';
@@ -35,12 +35,12 @@ export interface WatchdogJob {
 }
 
 /**
- * Messages the watchdog sends back, one JSON object per line: the child's pid and the inodes of
- * the pipes on fd 1 and 2 (to find processes that left the group but hold the output), its exit,
+ * Messages the watchdog sends back, one JSON object per line: the child's pid and what its fd 1
+ * and 2 are (to find processes that left the group but hold the output), its exit,
  * and how many members were still running when the grace period ended (then SIGKILLed).
  */
 export type WatchdogMessage =
-  | { pid: number; pipes: number[] }
+  | { pid: number; outputs: string[] }
   | { exit: number | null; signal: string | null }
   | { killing: number };
 
@@ -59,17 +59,17 @@ function signalGroup(signal: NodeJS.Signals): void {
   }
 }
 
-function pipeInodes(): number[] {
-  const inodes: number[] = [];
+/** What fd 1 and 2 are, as /proc names them (`socket:[123]`: Node's pipes are socket pairs). */
+function outputLinks(): string[] {
+  const links: string[] = [];
   for (const fd of [1, 2]) {
     try {
-      const stat = fstatSync(fd);
-      if (stat.isFIFO()) inodes.push(stat.ino);
+      links.push(readlinkSync(`/proc/self/fd/${fd}`));
     } catch {
-      // closed
+      // no /proc, or closed
     }
   }
-  return inodes;
+  return links;
 }
 
 /** Whether the group already received a terminating signal (we are in it, so we got it too). */
@@ -153,7 +153,7 @@ function main(): void {
       childDone = true;
       tell({ exit: 127, signal: null }, () => void reapAndExit(graceMs, 127, tell));
     });
-    if (child.pid !== undefined) send({ pid: child.pid, pipes: pipeInodes() });
+    if (child.pid !== undefined) send({ pid: child.pid, outputs: outputLinks() });
     child.on('exit', (code, signal) => {
       childDone = true;
       const exitCode = code ?? 128 + signalNumber(signal);
