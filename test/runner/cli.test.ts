@@ -106,9 +106,7 @@ describe('drove ps from another directory', () => {
     mkdirSync(deeper, { recursive: true });
     const result = await drove(deeper, ['ps', '--json']);
     expect(result.stderr).toBe('');
-    expect((JSON.parse(result.stdout) as { name: string }[]).map((r) => r.name)).toEqual([
-      'web.1',
-    ]);
+    expect((JSON.parse(result.stdout) as { name: string }[]).map((r) => r.name)).toEqual(['web.1']);
   });
 
   it('with no formation here or above, says so', async () => {

@@ -42,7 +42,10 @@ function events(file: string): string[] {
   }
 }
 
-async function startEvents(command: string, extraEnv = ''): Promise<{ runner: Runner; log: string }> {
+async function startEvents(
+  command: string,
+  extraEnv = '',
+): Promise<{ runner: Runner; log: string }> {
   const dir = scratch({ Procfile: `web: ${command}\n` });
   const log = join(dir, 'events.log');
   const { writeFileSync } = await import('node:fs');
@@ -63,7 +66,7 @@ async function upRow(runner: Runner, restarts: number): Promise<Row> {
 }
 
 describe('the pid drove ps shows', () => {
-  it('a simple command is exec\'d: kill -9 of that pid TERMs the group and restarts', async () => {
+  it("a simple command is exec'd: kill -9 of that pid TERMs the group and restarts", async () => {
     const { runner, log } = await startEvents(`node ${EVENTS_APP}`, 'KEEP_CHILD=1\n');
     const before = await upRow(runner, 0);
     expect(cmdline(before.pid!)).toContain('events-app.mjs');

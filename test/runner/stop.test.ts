@@ -100,9 +100,7 @@ describe('a daemonised grandchild', () => {
     expect(await runner.exited).toBe(130);
     const out = runner.output();
     const tail = lastLines(out, 2).join('\n');
-    expect(tail, out).toContain(
-      `process ${escapee} (sleep ${duration})`,
-    );
+    expect(tail, out).toContain(`process ${escapee} (sleep ${duration})`);
     expect(out).toContain(
       `escaper.1: process ${escapee} (sleep ${duration}) left its process group and still holds its output`,
     );

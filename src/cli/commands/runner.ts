@@ -5,9 +5,9 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { callControl } from '../../runner/control.js';
 import { splitList } from '../../runner/env.js';
+import { findControlSocket } from '../../runner/index.js';
 import { runOneOff } from '../../runner/oneoff.js';
 import { parseReadiness } from '../../runner/readiness.js';
-import { findControlSocket } from '../../runner/index.js';
 import { start } from '../../runner/start.js';
 import type { InstanceStatus } from '../../runner/supervisor.js';
 
