@@ -16,7 +16,7 @@ import { portIsFree, type Readiness, waitReady } from './readiness.js';
 export interface ProcessType {
   name: string;
   command: string;
-  /** Position among the Procfile's entries (from 0); decides the port block. */
+  /** Position among the Procfile's entries other than `release` (from 0); decides the port block. */
   index: number;
   /** Where it is defined, e.g. `Procfile:3`, for messages. */
   source?: string;

@@ -1,7 +1,8 @@
 // Issue 11: what the runner does when an instance's process exits: the pid `drove ps` shows is
 // the one to kill, commands that cannot run are not retried, and an exit 0 of a web process that
 // never listened says so. Order of events only (the grace is 600 s, far beyond the waits).
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -48,7 +49,6 @@ async function startEvents(
 ): Promise<{ runner: Runner; log: string }> {
   const dir = scratch({ Procfile: `web: ${command}\n` });
   const log = join(dir, 'events.log');
-  const { writeFileSync } = await import('node:fs');
   writeFileSync(join(dir, '.env'), `EVENTS=${log}\n${extraEnv}`);
   running = startRunner(dir, await freeBase(), ['-t', '600']);
   return { runner: running, log };
@@ -94,7 +94,8 @@ describe('the pid drove ps shows', () => {
   }, 60_000);
 
   it('a shell command line shows wrapper and app pid; kill -9 of the wrapper stops the app gracefully and restarts', async () => {
-    const { runner, log } = await startEvents(`cd . && node ${EVENTS_APP}`);
+    const hold = join(tmpdir(), `drove-hold-${process.pid}-${Date.now()}`);
+    const { runner, log } = await startEvents(`cd . && node ${EVENTS_APP}`, `HOLD_FILE=${hold}\n`);
     const before = await upRow(runner, 0);
     expect(cmdline(before.pid!)).toMatch(/^\/bin\/sh -c /);
     expect(before.appPid).not.toBe(before.pid);
@@ -103,7 +104,15 @@ describe('the pid drove ps shows', () => {
     expect(table.stdout).toContain(`${before.appPid} (sh ${before.pid})`);
 
     process.kill(before.pid!, 'SIGKILL');
+    // While the app shuts down, ps no longer calls the instance up with the dead wrapper's pid.
+    await waitFor('the app got SIGTERM', () =>
+      events(log).includes(`app ${before.appPid} SIGTERM`),
+    );
+    const [stopping] = (await ps(runner)) as Row[];
+    expect(stopping).toMatchObject({ state: 'stopping', pid: null, restarts: 0 });
+    writeFileSync(hold, '');
     const after = await upRow(runner, 1);
+    rmSync(hold);
     const seen = events(log);
     const order = [
       `app ${before.appPid} SIGTERM`,
