@@ -331,3 +331,17 @@ export const InstanceUnknownError = define<{ name: string }>(
   undefined,
   (d) => `no process type or instance named ${quote(d.name)} in this formation`,
 );
+
+export const AlreadyRunningError = define<{ pid: number | null; socket: string }>(
+  'DROVE_ERR_ALREADY_RUNNING',
+  undefined,
+  (d) =>
+    `a formation is already running (pid ${d.pid ?? 'unknown'}, control socket ${d.socket}) in this directory; see \`drove ps\`, or stop that runner first`,
+);
+
+export const NotRunningError = define<{ dir: string }>(
+  'DROVE_ERR_NOT_RUNNING',
+  undefined,
+  (d) =>
+    `no formation is running in ${d.dir} or any directory above it (no .drove/control.sock); run this where \`drove start\` runs, or below it`,
+);

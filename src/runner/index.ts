@@ -24,6 +24,7 @@ export {
 export { callControl, controlSocketPath } from './control.js';
 export { loadEnv, parseEnv, splitList } from './env.js';
 export { MAX_INSTANCES_PER_TYPE, parseFormation, portFor, RELEASE } from './formation.js';
+export { findControlSocket } from './locate.js';
 export { FormationLog, type LogOptions } from './log.js';
 export { type RunOptions, runOneOff } from './oneoff.js';
 export { type ProcfileEntry, parseProcfile, readProcfile } from './procfile.js';

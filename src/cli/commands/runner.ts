@@ -5,7 +5,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
   callControl,
-  controlSocketPath,
+  findControlSocket,
   type InstanceStatus,
   parseReadiness,
   runOneOff,
@@ -119,10 +119,10 @@ export function register(program: Command): void {
 
   program
     .command('ps')
-    .description('list the instances of the formation running in this directory')
+    .description('list the instances of the formation running here (or in a directory above)')
     .option('--json', 'print JSON')
     .action(async (o) => {
-      const rows = (await callControl(controlSocketPath(), { cmd: 'ps' })) as (InstanceStatus & {
+      const rows = (await callControl(findControlSocket(), { cmd: 'ps' })) as (InstanceStatus & {
         inFlight: number | null;
       })[];
       if (o.json) {
@@ -139,7 +139,7 @@ export function register(program: Command): void {
     .action(async (target: string | undefined) => {
       const request =
         target === undefined ? { cmd: 'restart' as const } : { cmd: 'restart' as const, target };
-      const result = (await callControl(controlSocketPath(), request)) as { restarted: string[] };
+      const result = (await callControl(findControlSocket(), request)) as { restarted: string[] };
       process.stdout.write(`restarted: ${result.restarted.join(', ') || '(nothing)'}\n`);
     });
 
@@ -148,7 +148,7 @@ export function register(program: Command): void {
     .description('change instance counts of the running formation, e.g. web=4,worker=0')
     .argument('<formation>', 'TYPE=N,... or all=N')
     .action(async (formation: string) => {
-      const counts = await callControl(controlSocketPath(), { cmd: 'scale', formation });
+      const counts = await callControl(findControlSocket(), { cmd: 'scale', formation });
       const text = Object.entries(counts as Record<string, number>)
         .map(([k, v]) => `${k}=${v}`)
         .join(',');
@@ -156,12 +156,19 @@ export function register(program: Command): void {
     });
 }
 
+/** `4242`, or `4242 (sh 4241)` when a `sh -c` wrapper sits between the runner and the app. */
+function pidCell(r: InstanceStatus): string {
+  if (r.pid === null) return '-';
+  if (r.appPid === null || r.appPid === r.pid) return String(r.pid);
+  return `${r.appPid} (sh ${r.pid})`;
+}
+
 function formatTable(rows: (InstanceStatus & { inFlight: number | null })[]): string {
   const header = ['NAME', 'STATE', 'PID', 'PORT', 'UPTIME', 'RESTARTS', 'IN-FLIGHT'];
   const body = rows.map((r) => [
     r.name,
     r.state,
-    r.pid === null ? '-' : String(r.pid),
+    pidCell(r),
     String(r.port),
     r.uptimeMs === null ? '-' : `${Math.floor(r.uptimeMs / 1000)}s`,
     String(r.restarts),
