@@ -345,3 +345,41 @@ export const NotRunningError = define<{ dir: string }>(
   (d) =>
     `no formation is running in ${d.dir} or any directory above it (no .drove/control.sock); run this where \`drove start\` runs, or below it`,
 );
+
+// The balancer's own answers to clients (JSON bodies, see src/runner/answers.ts).
+
+export const NoInstanceError = define<Record<string, never>>(
+  'DROVE_ERR_NO_INSTANCE',
+  503,
+  () => 'no instance is ready to answer; retry after the Retry-After delay',
+);
+
+export const BadGatewayError = define<Record<string, never>>(
+  'DROVE_ERR_BAD_GATEWAY',
+  502,
+  () => 'no instance could answer this request',
+);
+
+export const GatewayTimeoutError = define<Record<string, never>>(
+  'DROVE_ERR_GATEWAY_TIMEOUT',
+  504,
+  () => 'the instance did not send its response head in time',
+);
+
+export const BadRequestError = define<{ reason: string }>(
+  'DROVE_ERR_BAD_REQUEST',
+  400,
+  (d) => `bad request: ${d.reason}`,
+);
+
+export const MethodNotAllowedError = define<{ method: string }>(
+  'DROVE_ERR_METHOD_NOT_ALLOWED',
+  405,
+  (d) => `the balancer does not accept ${d.method} requests`,
+);
+
+export const RequestTimeoutError = define<Record<string, never>>(
+  'DROVE_ERR_REQUEST_TIMEOUT',
+  408,
+  () => 'the request headers did not arrive in time',
+);

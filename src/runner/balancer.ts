@@ -15,9 +15,18 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { InvalidOptionError, PortInUseError } from '../errors.js';
+import {
+  BadGatewayError,
+  BadRequestError,
+  InvalidOptionError,
+  MethodNotAllowedError,
+  NoInstanceError,
+  PortInUseError,
+  RequestTimeoutError,
+} from '../errors.js';
 import { positive } from '../internal/options.js';
-import { forwardRequestHeaders } from './balancer-headers.js';
+import { answer, answerRaw } from './answers.js';
+import { forwardRequestHeaders, requestHost } from './balancer-headers.js';
 import { proxyUpgrade } from './balancer-upgrade.js';
 import {
   type Backend,
@@ -161,10 +170,15 @@ export function createBalancer(options: BalancerOptions): Balancer {
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const host = requestHost(req.rawHeaders, req.httpVersion);
+    if ('refused' in host) {
+      res.shouldKeepAlive = false;
+      return answer(res, new BadRequestError({ reason: host.refused }));
+    }
     const socket = req.socket;
     const { client, last } = clientOf(socket);
     const backend = selector.pick({ avoid: last, client });
-    if (!backend) return unavailable(res, retryAfter);
+    if (!backend) return answer(res, new NoInstanceError({}), { 'retry-after': retryAfter });
     if (closing) res.shouldKeepAlive = false;
     const headers = forwardRequestHeaders(req.rawHeaders, {
       remoteAddress: socket.remoteAddress ?? '',
@@ -177,6 +191,8 @@ export function createBalancer(options: BalancerOptions): Balancer {
 
   const onUpgrade = async (req: IncomingMessage, client: Duplex, head: Buffer) => {
     client.on('error', () => {});
+    const host = requestHost(req.rawHeaders, req.httpVersion);
+    if ('refused' in host) return answerRaw(client, new BadRequestError({ reason: host.refused }));
     const headers = forwardRequestHeaders(req.rawHeaders, {
       remoteAddress: (req.socket as Socket).remoteAddress ?? '',
       proto: 'http',
@@ -188,11 +204,8 @@ export function createBalancer(options: BalancerOptions): Balancer {
     for (;;) {
       const b = selector.pick({ exclude: tried, client: key });
       if (!b) {
-        client.end(
-          `HTTP/1.1 ${tried.length ? '502 Bad Gateway' : '503 Service Unavailable'}\r\n` +
-            `retry-after: ${retryAfter}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
-        );
-        return;
+        const error = tried.length ? new BadGatewayError({}) : new NoInstanceError({});
+        return answerRaw(client, error, { 'retry-after': retryAfter });
       }
       tried.push(b);
       const outcome = await proxyUpgrade(req, client, head, b, headers);
@@ -209,6 +222,8 @@ export function createBalancer(options: BalancerOptions): Balancer {
   };
 
   const server: Server = createServer({
+    // requestHost() answers a missing Host itself, as JSON like every other refusal.
+    requireHostHeader: false,
     headersTimeout,
     requestTimeout: 0,
     keepAliveTimeout: idleTimeout,
@@ -220,11 +235,21 @@ export function createBalancer(options: BalancerOptions): Balancer {
   });
   server.on('connection', trackConnection);
   server.on('upgrade', onUpgrade);
+  // Node hands CONNECT to this event and, with no listener, closes the connection unanswered.
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => {});
+    answerRaw(socket, new MethodNotAllowedError({ method: req.method ?? 'CONNECT' }), {
+      allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS',
+    });
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (socket.writable && err.code !== 'ECONNRESET') {
-      const status =
-        err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-      socket.end(`HTTP/1.1 ${status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+      answerRaw(
+        socket,
+        err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? new RequestTimeoutError({})
+          : new BadRequestError({ reason: 'the request could not be parsed' }),
+      );
     } else {
       socket.destroy();
     }
@@ -357,14 +382,4 @@ export function createBalancer(options: BalancerOptions): Balancer {
     for (const w of b.idleWaiters.splice(0)) w();
     b.pool.close();
   }
-}
-
-function unavailable(res: ServerResponse, retryAfter: string): void {
-  res.sendDate = true;
-  res.writeHead(503, {
-    'content-type': 'text/plain; charset=utf-8',
-    'retry-after': retryAfter,
-    'content-length': 21,
-  });
-  res.end('no instance is ready\n');
 }

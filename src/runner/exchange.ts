@@ -5,6 +5,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { BadGatewayError, GatewayTimeoutError } from '../errors.js';
+import { answer } from './answers.js';
 import { backResponseHeaders } from './balancer-headers.js';
 import { mayRetryElsewhere, neverReached } from './retry.js';
 import type { Candidate } from './selection.js';
@@ -186,8 +188,8 @@ export class ProxyExchange implements UpstreamHandler {
     }
     this.#settle();
     this.#host.log(`balancer: request to ${b.id} failed: ${describeError(error)}`);
-    if (code === 'HEADERS_TIMEOUT') gatewayError(this.#res, 504, 'instance timed out');
-    else gatewayError(this.#res, 502, 'no instance could answer');
+    if (code === 'HEADERS_TIMEOUT') answer(this.#res, new GatewayTimeoutError({}));
+    else answer(this.#res, new BadGatewayError({}));
   }
 
   #settle(): void {
@@ -200,14 +202,4 @@ export class ProxyExchange implements UpstreamHandler {
 export function describeError(error: Error): string {
   const code = (error as NodeJS.ErrnoException).code;
   return code ? `${code}: ${error.message}` : error.message;
-}
-
-function gatewayError(res: ServerResponse, status: number, message: string): void {
-  const body = `${message}\n`;
-  res.sendDate = true;
-  res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-  });
-  res.end(body);
 }

@@ -58,7 +58,7 @@ const queue: Buffer[] = [];
 beforeAll(async () => {
   server = createServer((socket) => {
     socket.on('error', () => {});
-    socket.once('data', () => socket.end(queue.shift()));
+    socket.once('data', () => socket.end(queue.shift() ?? Buffer.alloc(0)));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as { port: number }).port;

@@ -22,6 +22,8 @@ const CONNECT_ERRORS: ReadonlySet<string> = new Set([
   'ENETUNREACH',
   'EADDRNOTAVAIL',
   'CONNECT_TIMEOUT',
+  // Reset (or closed) before the connection was established: see upstream.ts connectFailure().
+  'CONNECT_RESET',
 ]);
 
 /** Errors of a connection that went away under the request. */

@@ -29,6 +29,7 @@ export interface UpstreamHandler {
 /** Codes of the errors given to onError, besides the socket's own (ECONNREFUSED, ECONNRESET…). */
 export type UpstreamErrorCode =
   | 'CONNECT_TIMEOUT'
+  | 'CONNECT_RESET'
   | 'HEADERS_TIMEOUT'
   | 'BODY_TIMEOUT'
   | 'UPSTREAM_CLOSED'
@@ -372,8 +373,26 @@ class Connection {
       this.#pool.dispatch(request, handler, true);
       return;
     }
-    const err =
-      cause ?? upstreamError('instance closed the connection mid-response', 'UPSTREAM_CLOSED');
-    handler.onError(err);
+    handler.onError(this.#connected ? (cause ?? closedMidResponse()) : connectFailure(cause));
   }
+}
+
+function closedMidResponse(): Error {
+  return upstreamError('instance closed the connection mid-response', 'UPSTREAM_CLOSED');
+}
+
+/**
+ * Whatever ended a connection before it was established (refused, timed out, or reset while
+ * connecting: an instance killed with connections in its accept queue resets them) means nothing
+ * of the request left the balancer, so retry.ts may send it to another instance.
+ */
+function connectFailure(cause: Error | undefined): Error {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ECONNREFUSED' || code === 'CONNECT_TIMEOUT') return cause as Error;
+  const failure = upstreamError(
+    `instance: connection failed before it was established (${code ?? 'closed'})`,
+    'CONNECT_RESET',
+  );
+  if (cause) failure.cause = cause;
+  return failure;
 }
