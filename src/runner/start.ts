@@ -47,6 +47,8 @@ export interface StartOptions {
   json?: boolean;
   strategy?: BalancerStrategy;
   trustProxy?: boolean;
+  /** The balancer's headers timeout (request headers, response head). Default 60 s, as nginx's. */
+  headersTimeoutMs?: number;
   readiness?: Readiness;
   policy?: RestartPolicyOptions;
   cwd?: string;
@@ -102,6 +104,9 @@ export async function start(options: StartOptions = {}): Promise<number> {
         host,
         strategy: options.strategy ?? 'round-robin',
         trustProxy: options.trustProxy ?? false,
+        ...(options.headersTimeoutMs === undefined
+          ? {}
+          : { headersTimeoutMs: options.headersTimeoutMs }),
         log: (msg) => log.line('balancer', msg, 'system'),
       })
     : undefined;

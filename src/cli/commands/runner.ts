@@ -67,7 +67,18 @@ export function register(program: Command): void {
         .choices(Object.keys(STRATEGIES))
         .default('round-robin'),
     )
-    .option('--trust-proxy', 'keep client X-Forwarded-* headers (only behind your own proxy)')
+    .option(
+      '--trust-proxy',
+      'keep client X-Forwarded-*, Forwarded, X-Real-IP and like headers (only behind your own proxy)',
+    )
+    .addOption(
+      new Option(
+        '--headers-timeout <seconds>',
+        'a client must send its request headers (an instance its response head) within this',
+      )
+        .argParser(seconds)
+        .default(60_000, '60'),
+    )
     .option(
       '--ready <how>',
       'when a web instance gets traffic: port | explicit | /health/path',
@@ -98,6 +109,7 @@ export function register(program: Command): void {
         json: Boolean(o.json),
         strategy: o.strategy,
         trustProxy: Boolean(o.trustProxy),
+        headersTimeoutMs: o.headersTimeout,
         readiness: parseReadiness(o.ready),
         policy: { initialDelayMs: o.restartDelay, maxQuickCrashes: o.maxRestarts },
       });
