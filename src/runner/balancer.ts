@@ -51,6 +51,8 @@ export interface BalancerOptions {
   strategy?: BalancerStrategy;
   /** Keep and extend client-supplied `X-Forwarded-*` (only behind a proxy you run). Default false. */
   trustProxy?: boolean;
+  /** Told of every request sent to an instance, first attempts and retries (tests, `drove check`). */
+  onDispatch?: (instanceId: string) => void;
   /** Where the balancer reports what it does (quarantines, failed instances). */
   log?: (msg: string) => void;
   /** A client must send its request headers, and an instance its response headers, within this. Default 60 s. */
@@ -166,6 +168,7 @@ export function createBalancer(options: BalancerOptions): Balancer {
     next: (tried, client) => selector.pick({ exclude: tried, client }),
     refused: quarantine,
     finished,
+    ...(options.onDispatch ? { dispatched: (b: Backend) => options.onDispatch?.(b.id) } : {}),
     log,
   };
 

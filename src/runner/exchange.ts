@@ -34,6 +34,8 @@ export interface ExchangeHost {
   refused(backend: Backend, error: Error): void;
   /** `backend` is done with one request (answered or failed). */
   finished(backend: Backend): void;
+  /** A request is being sent to `backend` (a first attempt or a retry). */
+  dispatched?(backend: Backend): void;
   log(message: string): void;
 }
 
@@ -108,6 +110,7 @@ export class ProxyExchange implements UpstreamHandler {
   send(): void {
     const b = this.#backend;
     b.inFlight++;
+    this.#host.dispatched?.(b);
     this.#socket[lastBackend] = b;
     this.#socket[exchanges]?.add(this);
     b.pool.dispatch(
