@@ -17,7 +17,7 @@ import { freePort, waitFor } from '../helpers/ports.js';
 
 const APP = fileURLToPath(new URL('../fixtures/runner/app.mjs', import.meta.url));
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
