@@ -17,6 +17,7 @@ want redis-cli redis-tools       # test/helpers/redis.ts
 want memcached memcached         # test/helpers/memcached.ts
 want chromium chromium           # test/example (playwright-core drives Debian's chromium)
 want python3 python3             # test/scratch/download-framing.test.ts (python3 -m http.server)
+want openssl openssl             # test/scratch/download-framing.test.ts (a certificate for https)
 want nginx nginx-light           # bench/balancer
 want psql postgresql-client
 want pg_isready postgresql-client

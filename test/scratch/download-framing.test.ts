@@ -5,11 +5,12 @@
  * exact bytes or a typed DroveError; nothing is left in scratch, and the process never crashes
  * (the child-process test proves the last with the built library).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -176,6 +177,25 @@ describe('scratch.download() framings', () => {
   });
 });
 
+/** Run test/fixtures/scratch/downloads.mjs (the built library) on `urls`: its lines and exit. */
+async function inChild(urls: string[], env: Record<string, string> = {}) {
+  const child = spawn(
+    process.execPath,
+    [join(import.meta.dirname, '../fixtures/scratch/downloads.mjs'), ...urls],
+    { env: { ...process.env, DROVE_SCRATCH_DIR: root, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let errors = '';
+  child.stdout!.on('data', (c) => {
+    out += c;
+  });
+  child.stderr!.on('data', (c) => {
+    errors += c;
+  });
+  const [code] = await once(child, 'exit');
+  return { code, errors, lines: out.trim().split('\n') };
+}
+
 describe('scratch.download() in a process of its own', () => {
   it('survives every framing and failure above, back to back, and exits normally', async () => {
     const urls = [
@@ -196,23 +216,9 @@ describe('scratch.download() in a process of its own', () => {
         '/headers-cut',
       ].map((p) => `${raw.base}${p}?size=30000`),
     ];
-    const child = spawn(
-      process.execPath,
-      [join(import.meta.dirname, '../fixtures/scratch/downloads.mjs'), ...urls],
-      { env: { ...process.env, DROVE_SCRATCH_DIR: root }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let errors = '';
-    child.stdout!.on('data', (c) => {
-      out += c;
-    });
-    child.stderr!.on('data', (c) => {
-      errors += c;
-    });
-    const [code] = await once(child, 'exit');
+    const { code, errors, lines } = await inChild(urls);
     expect(errors).toBe('');
     expect(code).toBe(0);
-    const lines = out.trim().split('\n');
     expect(lines).toHaveLength(urls.length);
     expect(lines.slice(0, 40).every((l) => l.startsWith('ok '))).toBe(true);
     expect(lines.slice(40, 43)).toEqual(['ok 8000000', 'ok 8000000', 'ok 8000000']);
@@ -230,5 +236,64 @@ describe('scratch.download() in a process of its own', () => {
       'DROVE_ERR_DOWNLOAD',
     ]);
     expect(readdirSync(root)).toEqual([]);
+  });
+
+  it('downloads over https by host name (node:https, the guarded lookup, SNI) and redirects to http', async () => {
+    // A certificate for localhost made now, trusted by the child through NODE_EXTRA_CA_CERTS.
+    const dir = await mkdtemp(join(tmpdir(), 'drove-download-tls-'));
+    const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+    execFileSync(
+      requireBinary('openssl', 'openssl'),
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost',
+        '-days',
+        '1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
+    const names: Array<string | undefined> = [];
+    const server = createHttpsServer(
+      { key: await readFile(key), cert: await readFile(cert) },
+      (req, res) => {
+        names.push((req.socket as { servername?: string }).servername);
+        if (req.url === '/to-http') {
+          res.writeHead(302, { location: `${raw.base}/close?size=777` });
+          return res.end();
+        }
+        res.writeHead(200); // chunked
+        res.write(content(40_000).subarray(0, 20_000));
+        res.end(content(40_000).subarray(20_000));
+      },
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    try {
+      const { code, errors, lines } = await inChild(
+        [`https://localhost:${port}/file`, `https://localhost:${port}/to-http`],
+        { NODE_EXTRA_CA_CERTS: cert },
+      );
+      expect(errors).toBe('');
+      expect(code).toBe(0);
+      expect(lines).toEqual(['ok 40000', 'ok 777']);
+      expect(names).toEqual(['localhost', 'localhost']);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
