@@ -169,6 +169,14 @@ describe('scratch.download() framings', () => {
     }
   });
 
+  it('times out on a server that never answers, and on one that stops mid-body', async () => {
+    for (const path of ['/silent', '/slow?size=100000000']) {
+      const err = await fetchOnce(`${raw.base}${path}`, { timeoutMs: 300 });
+      expect(err, path).toBeInstanceOf(DroveError);
+      expect((err as DroveError).code, path).toBe('DROVE_ERR_DOWNLOAD_TIMEOUT');
+    }
+  });
+
   it('fails with DROVE_ERR_DOWNLOAD when nothing listens', async () => {
     const port = await freePort();
     const err = await failure(`http://127.0.0.1:${port}/x`);

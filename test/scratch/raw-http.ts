@@ -19,7 +19,7 @@ const tick = () => new Promise<void>((r) => setImmediate(r));
 /** Write `body` in a few pieces, a turn of the event loop apart, so reads see several chunks. */
 async function trickle(socket: Socket, body: Buffer, pieces = 4): Promise<void> {
   const step = Math.max(1, Math.ceil(body.length / pieces));
-  for (let i = 0; i < body.length; i += step) {
+  for (let i = 0; i < body.length && !socket.destroyed; i += step) {
     socket.write(body.subarray(i, i + step));
     await tick();
   }
@@ -47,7 +47,7 @@ async function answer(socket: Socket, path: string, query: URLSearchParams): Pro
       return void socket.end();
     case '/chunked': {
       socket.write(head('HTTP/1.1 200 OK', { 'Transfer-Encoding': 'chunked' }));
-      for (let i = 0; i < size; i += 10_000) {
+      for (let i = 0; i < size && !socket.destroyed; i += 10_000) {
         const piece = body.subarray(i, i + 10_000);
         socket.write(`${piece.length.toString(16)}\r\n`);
         socket.write(piece);
@@ -59,7 +59,7 @@ async function answer(socket: Socket, path: string, query: URLSearchParams): Pro
     }
     case '/slow': // a few bytes at a time, each a little later
       socket.write(head('HTTP/1.0 200 OK', {}));
-      for (let i = 0; i < size; i += 1000) {
+      for (let i = 0; i < size && !socket.destroyed; i += 1000) {
         socket.write(body.subarray(i, i + 1000));
         await new Promise((r) => setTimeout(r, 5));
       }
@@ -123,6 +123,8 @@ async function answer(socket: Socket, path: string, query: URLSearchParams): Pro
       socket.write(head('HTTP/1.0 200 OK', { 'Content-Encoding': 'zstd' }));
       socket.write(body);
       return void socket.end();
+    case '/silent': // accepts the request and never answers
+      return;
     case '/garbage':
       socket.write('SSH-2.0-OpenSSH_9.2\r\n\r\n');
       return void socket.end();
