@@ -109,6 +109,7 @@ export async function download(
   let sink: Writable | undefined;
   let res: IncomingMessage | undefined;
   let received = 0;
+  let firstError: { in: 'connection' | 'decoder'; error: Error } | undefined;
   try {
     for (let hop = 0; ; hop++) {
       checkTarget(url, options.guard);
@@ -158,10 +159,21 @@ export async function download(
           callback(null, chunk);
         },
       });
+      // The stream that fails first is where the trouble is: pipeline() then destroys the
+      // others with the same error, which would make a corrupt gzip body look like a lost
+      // connection and the other way round.
+      res.once('error', (e) => {
+        firstError ??= { in: 'connection', error: e };
+      });
+      for (const d of decode) {
+        d.once('error', (e) => {
+          firstError ??= { in: 'decoder', error: e };
+        });
+      }
       sink = target.createWriteStream(name);
       await pipeline([res, wire, ...decode, meter, sink], { signal });
-      // node:http ends a Content-Length or chunked body early, without an error, in some races;
-      // `complete` is only set when the framing's own end was seen (or, unframed, the close).
+      // `complete` is set only once the framing's own end was seen (for an unframed body, the
+      // close). node:http reports a short body as an error; this catches any end without one.
       if (!res.complete) {
         throw new DownloadTruncatedError({ url: url.href, bytes: received, expected: wireLength });
       }
@@ -182,14 +194,21 @@ export async function download(
     if (sink !== undefined && !sink.closed) await once(sink.destroy(), 'close').catch(() => {});
     await target.remove(name).catch(() => {});
     const wireLength = Number(res?.headers['content-length'] ?? Number.NaN);
+    const cutOff =
+      firstError?.in === 'decoder'
+        ? (firstError.error as { code?: unknown }).code === 'Z_BUF_ERROR'
+        : sink !== undefined && res !== undefined && !res.complete;
     throw explain(err, url, {
       deadline,
       target,
       timeoutMs,
       signal: options.signal,
-      truncated:
-        sink !== undefined && res !== undefined && !res.complete
-          ? { bytes: received, expected: Number.isSafeInteger(wireLength) ? wireLength : undefined }
+      truncated: cutOff
+        ? { bytes: received, expected: Number.isSafeInteger(wireLength) ? wireLength : undefined }
+        : undefined,
+      corrupt:
+        firstError?.in === 'decoder' && !cutOff
+          ? `corrupt ${res?.headers['content-encoding']} body (${firstError.error.message})`
           : undefined,
     });
   } finally {
@@ -224,8 +243,10 @@ function explain(
     target: DownloadTarget;
     timeoutMs: number;
     signal: AbortSignal | undefined;
-    /** Set when the body had started and its framing never saw its end. */
+    /** Set when the body had started and its framing (or compressed stream) never saw its end. */
     truncated: { bytes: number; expected: number | undefined } | undefined;
+    /** Set when a decoder refused the body. */
+    corrupt: string | undefined;
   },
 ): Error {
   const coded = findCoded(err);
@@ -237,10 +258,9 @@ function explain(
   if (ctx.signal?.aborted) {
     return new DownloadError({ url: url.href, reason: 'aborted by the caller' }, { cause: err });
   }
-  // A compressed body cut off inside its framing is truncated just the same.
-  const code = (err as { code?: unknown })?.code;
-  if (ctx.truncated || code === 'Z_BUF_ERROR') {
-    const { bytes = 0, expected } = ctx.truncated ?? {};
+  if (ctx.corrupt) return new DownloadError({ url: url.href, reason: ctx.corrupt }, { cause: err });
+  if (ctx.truncated) {
+    const { bytes, expected } = ctx.truncated;
     return new DownloadTruncatedError({ url: url.href, bytes, expected }, { cause: err });
   }
   const reason = err instanceof Error ? err.message : String(err);

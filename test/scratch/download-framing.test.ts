@@ -158,7 +158,8 @@ describe('scratch.download() framings', () => {
 
   it('fails with DROVE_ERR_DOWNLOAD on corrupt or unknown encodings and on answers that are not HTTP', async () => {
     for (const [path, words] of [
-      ['/corrupt-gzip', 'header'],
+      ['/corrupt-gzip', 'corrupt gzip body (incorrect header check)'],
+      ['/corrupt-gzip-big?size=2000000', 'corrupt gzip body'],
       ['/zstd', 'unsupported Content-Encoding zstd'],
       ['/garbage', ''],
       ['/headers-cut', ''],

@@ -108,6 +108,13 @@ async function answer(socket: Socket, path: string, query: URLSearchParams): Pro
       await trickle(socket, encoded.subarray(0, encoded.length >> 1));
       return void socket.end();
     }
+    case '/corrupt-gzip-big': {
+      // A valid start, then garbage that keeps coming: the decoder fails while bytes still flow.
+      const encoded = gzipSync(body);
+      socket.write(head('HTTP/1.0 200 OK', { 'Content-Encoding': 'gzip' }));
+      await trickle(socket, Buffer.concat([encoded.subarray(0, 20), Buffer.alloc(size, 0xff)]), 50);
+      return void socket.end();
+    }
     case '/corrupt-gzip':
       socket.write(head('HTTP/1.0 200 OK', { 'Content-Encoding': 'gzip' }));
       socket.write('this is not gzip at all');
