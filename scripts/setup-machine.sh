@@ -62,8 +62,8 @@ if [ "$(psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_databas
     { echo "setup: could not create database \"test\": psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE test'" >&2; exit 1; }
 fi
 
-# The suites run the project's own dependencies; better-sqlite3 must be built for this Node.
-if [ ! -x node_modules/.bin/vitest ]; then
+# As `npm test`'s pretest, the dependencies must be there too (.ci/run calls this before npm ci).
+if [ "${npm_lifecycle_event:-}" = pretest ] && [ ! -x node_modules/.bin/vitest ]; then
   echo "setup: dependencies are not installed. Run this, then npm test again:" >&2
   echo "  npm ci" >&2
   exit 1
