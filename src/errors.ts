@@ -217,6 +217,24 @@ export const DownloadError = define<{ url: string; reason: string }>(
   (d) => `download of ${quote(d.url)} failed: ${d.reason}`,
 );
 
+export const DownloadRefusedError = define<{ url: string; reason: string }>(
+  'DROVE_ERR_DOWNLOAD_REFUSED',
+  403,
+  (d) => `download of ${quote(d.url)} refused: ${d.reason}`,
+);
+
+export const DownloadTruncatedError = define<{
+  url: string;
+  bytes: number;
+  expected: number | undefined;
+}>(
+  'DROVE_ERR_DOWNLOAD_TRUNCATED',
+  502,
+  (d) =>
+    `download of ${quote(d.url)} ended early after ${d.bytes} bytes` +
+    (d.expected === undefined ? '' : ` of ${d.expected}`),
+);
+
 export const DownloadTooLargeError = define<{ url: string; limit: number }>(
   'DROVE_ERR_DOWNLOAD_TOO_LARGE',
   413,
