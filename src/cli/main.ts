@@ -5,7 +5,9 @@
  */
 import { Command } from 'commander';
 import { DroveError } from '../errors.js';
+import { register as registerBalance } from './commands/balance.js';
 import { register as registerBuild } from './commands/build.js';
+import { register as registerExport } from './commands/export.js';
 import { register as registerRunner } from './commands/runner.js';
 
 const program = new Command('drove')
@@ -14,6 +16,8 @@ const program = new Command('drove')
 
 registerRunner(program);
 registerBuild(program);
+registerExport(program);
+registerBalance(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,64 @@
+/**
+ * How a Procfile command becomes an engine's command: an argument vector when it is plain words
+ * (so a minimal image needs no shell), else a shell script.
+ * @module
+ */
+
+/** A Procfile command as an engine runs it. */
+export type CommandForm =
+  /** Plain words; `$PORT`/`${PORT}` inside a word is kept as the {@link PORT_MARK} placeholder. */
+  | { kind: 'exec'; argv: string[] }
+  /**
+   * Needs `sh -c`. `exec` is true when the script is one simple command (variables or quotes but
+   * no operators), so `exec` can replace the shell and the program gets the stop signal itself.
+   */
+  | { kind: 'shell'; script: string; exec: boolean };
+
+/** Stands for the value of PORT inside an `exec` argument. */
+export const PORT_MARK = '\u0000PORT\u0000';
+
+const PLAIN_WORD = /^[A-Za-z0-9_./:=@%+,-]+$/;
+const PORT_REF = /\$\{PORT\}|\$PORT(?![A-Za-z0-9_])/g;
+/** Characters that make a script more than one simple command. */
+const OPERATORS = /[;&|<>()`\n]|\$\(/;
+
+/**
+ * Classify a Procfile command.
+ *
+ * @example
+ * ```ts
+ * commandForm('node build/web.js --port $PORT');
+ * // { kind: 'exec', argv: ['node', 'build/web.js', '--port', PORT_MARK] }
+ * commandForm('bundle exec sidekiq -e $RAILS_ENV'); // { kind: 'shell', script: ..., exec: true }
+ * ```
+ */
+export function commandForm(command: string): CommandForm {
+  const script = command.trim();
+  const words = script.split(/[ \t]+/);
+  const plain = words.every((w) => PLAIN_WORD.test(w.replace(PORT_REF, 'P')));
+  // `FOO=1 cmd` sets a variable for cmd: only a shell does that.
+  if (plain && words.length > 0 && !words[0]!.includes('=')) {
+    return { kind: 'exec', argv: words.map((w) => w.replace(PORT_REF, PORT_MARK)) };
+  }
+  return { kind: 'shell', script, exec: !OPERATORS.test(script) };
+}
+
+/**
+ * The argument vector for an engine: exec words with the port placeholder replaced by `port`,
+ * or `/bin/sh -c SCRIPT` (prefixed with `exec` when that is safe).
+ *
+ * @example
+ * ```ts
+ * argvFor(commandForm('node web.js -p $PORT'), (mark) => mark.replaceAll(PORT_MARK, '5000'));
+ * // ['node', 'web.js', '-p', '5000']
+ * ```
+ */
+export function argvFor(form: CommandForm, word: (w: string) => string): string[] {
+  if (form.kind === 'exec') return form.argv.map(word);
+  return ['/bin/sh', '-c', form.exec ? `exec ${form.script}` : form.script];
+}
+
+/** Replace the port placeholder by a literal port (containers: PORT is the same in each). */
+export function literalPort(port: number): (w: string) => string {
+  return (w) => w.replaceAll(PORT_MARK, String(port));
+}
