@@ -126,7 +126,7 @@ function backingServices(f: Formation): Obj {
       image: 'postgres:17',
       environment: {
         // A reference, never a value: Compose takes it from the shell or the .env beside this file.
-        POSTGRES_PASSWORD: '${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}',
+        POSTGRES_PASSWORD: '$' + '{POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}',
       },
       volumes: ['postgres-data:/var/lib/postgresql/data'],
       restart: 'unless-stopped',

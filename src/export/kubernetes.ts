@@ -5,11 +5,20 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+// Type-only (erased at build): the dev dependency's types make tsc reject a misspelled field.
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IJob } from 'kubernetes-models/batch/v1/Job';
+import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import type { IContainer } from 'kubernetes-models/v1/Container';
+import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
+import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
+import type { IProbe } from 'kubernetes-models/v1/Probe';
+import type { IService } from 'kubernetes-models/v1/Service';
 import { argvFor, literalPort } from './command.js';
 import { type ExportFile, header, yamlDocuments } from './files.js';
 import type { Formation, ProcessPlan } from './model.js';
 
-type Obj = Record<string, unknown>;
+type Labels = Record<string, string>;
 
 /** Name of the Secret the `.env` variables are read from. */
 export function secretName(f: Formation): string {
@@ -38,7 +47,7 @@ export function renderKubernetes(f: Formation): ExportFile[] {
     });
   }
   for (const plan of f.types) {
-    const objects: Obj[] = [deployment(f, plan), disruptionBudget(f, plan)];
+    const objects: (IDeployment | IPodDisruptionBudget | IService)[] = [deployment(f, plan), disruptionBudget(f, plan)];
     if (plan === f.web) objects.push(service(f, plan));
     files.push({ path: `${plan.slug}.yaml`, text: header('kubernetes') + yamlDocuments(objects) });
   }
@@ -46,7 +55,7 @@ export function renderKubernetes(f: Formation): ExportFile[] {
   return files;
 }
 
-function labels(f: Formation, plan: ProcessPlan): Obj {
+function labels(f: Formation, plan: ProcessPlan): Labels {
   return {
     'app.kubernetes.io/name': f.app,
     'app.kubernetes.io/component': plan.slug,
@@ -55,12 +64,12 @@ function labels(f: Formation, plan: ProcessPlan): Obj {
   };
 }
 
-function selector(f: Formation, plan: ProcessPlan): Obj {
+function selector(f: Formation, plan: ProcessPlan): Labels {
   return { 'app.kubernetes.io/name': f.app, 'app.kubernetes.io/component': plan.slug };
 }
 
-function env(f: Formation, plan: ProcessPlan): Obj[] {
-  const own: Obj[] = [];
+function env(f: Formation, plan: ProcessPlan): IEnvVar[] {
+  const own: IEnvVar[] = [];
   if (plan === f.web) own.push({ name: 'PORT', value: String(f.port) });
   own.push({ name: 'DYNO', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
   own.push({ name: 'PS', value: plan.name });
@@ -76,8 +85,8 @@ function env(f: Formation, plan: ProcessPlan): Obj[] {
   ];
 }
 
-function container(f: Formation, plan: ProcessPlan): Obj {
-  const c: Obj = {
+function container(f: Formation, plan: ProcessPlan): IContainer {
+  const c: IContainer = {
     name: plan.slug,
     image: f.image,
     imagePullPolicy: 'IfNotPresent',
@@ -92,7 +101,7 @@ function container(f: Formation, plan: ProcessPlan): Obj {
   };
   if (plan === f.web) {
     c.ports = [{ name: 'http', containerPort: f.port, protocol: 'TCP' }];
-    const check = f.healthPath
+    const check: IProbe = f.healthPath
       ? { httpGet: { path: f.healthPath, port: 'http' } }
       : { tcpSocket: { port: 'http' } };
     c.readinessProbe = { ...check, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 2 };
@@ -111,7 +120,7 @@ function container(f: Formation, plan: ProcessPlan): Obj {
   return c;
 }
 
-function podSpec(f: Formation, plan: ProcessPlan, restartPolicy: string): Obj {
+function podSpec(f: Formation, plan: ProcessPlan, restartPolicy: 'Always' | 'Never'): IPodSpec {
   const drain = plan === f.web ? f.drainSeconds : 0;
   return {
     restartPolicy,
@@ -120,18 +129,18 @@ function podSpec(f: Formation, plan: ProcessPlan, restartPolicy: string): Obj {
   };
 }
 
-function deployment(f: Formation, plan: ProcessPlan): Obj {
-  const spec: Obj = {
+function deployment(f: Formation, plan: ProcessPlan): IDeployment {
+  const spec: NonNullable<IDeployment['spec']> = {
     replicas: plan.count,
     revisionHistoryLimit: 5,
     selector: { matchLabels: selector(f, plan) },
+    template: { metadata: { labels: labels(f, plan) }, spec: podSpec(f, plan, 'Always') },
   };
   if (plan === f.web) {
     // A new pod must be ready before an old one leaves: capacity never drops during a rollout.
     spec.strategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } };
     spec.minReadySeconds = 5;
   }
-  spec.template = { metadata: { labels: labels(f, plan) }, spec: podSpec(f, plan, 'Always') };
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -140,7 +149,7 @@ function deployment(f: Formation, plan: ProcessPlan): Obj {
   };
 }
 
-function disruptionBudget(f: Formation, plan: ProcessPlan): Obj {
+function disruptionBudget(f: Formation, plan: ProcessPlan): IPodDisruptionBudget {
   return {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
@@ -149,7 +158,7 @@ function disruptionBudget(f: Formation, plan: ProcessPlan): Obj {
   };
 }
 
-function service(f: Formation, plan: ProcessPlan): Obj {
+function service(f: Formation, plan: ProcessPlan): IService {
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -164,7 +173,7 @@ function service(f: Formation, plan: ProcessPlan): Obj {
   };
 }
 
-function releaseJob(f: Formation, release: ProcessPlan, name: string): Obj {
+function releaseJob(f: Formation, release: ProcessPlan, name: string): IJob {
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',

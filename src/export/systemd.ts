@@ -13,6 +13,9 @@ import { DROVE_IN_IMAGE } from './compose.js';
 import { type ExportFile, header } from './files.js';
 import type { Formation, ProcessPlan } from './model.js';
 
+/** How an ExecStart word reads the instance's PORT (systemd expands it, no shell needed). */
+const SYSTEMD_PORT = '$' + '{PORT}';
+
 /** The port the systemd balancer listens on; instances get the runner's ports above it. */
 const BASE_PORT = 5000;
 
@@ -177,8 +180,8 @@ function execStart(argv: string[]): string {
     .map((word) => {
       const escaped = word
         .replaceAll('%', '%%')
-        .replaceAll('$', '$$')
-        .replaceAll(PORT_MARK, '${PORT}');
+        .replaceAll('$', '$$$$')
+        .replaceAll(PORT_MARK, SYSTEMD_PORT);
       return /^[A-Za-z0-9_./:=@%+,${}-]+$/.test(escaped)
         ? escaped
         : `"${escaped.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
