@@ -9,10 +9,11 @@ export type CommandForm =
   /** Plain words; `$PORT`/`${PORT}` inside a word is kept as the {@link PORT_MARK} placeholder. */
   | { kind: 'exec'; argv: string[] }
   /**
-   * Needs `sh -c`. `exec` is true when the script is one simple command (variables or quotes but
-   * no operators), so `exec` can replace the shell and the program gets the stop signal itself.
+   * Needs `sh -c`. `execScript` is set when the script is one simple command (variables or
+   * quotes but no operators): the same script with `exec` before the program (after any leading
+   * `NAME=value`), so the program replaces the shell and gets the stop signal itself.
    */
-  | { kind: 'shell'; script: string; exec: boolean };
+  | { kind: 'shell'; script: string; execScript: string | undefined };
 
 /** Stands for the value of PORT inside an `exec` argument. */
 export const PORT_MARK = '\u0000PORT\u0000';
@@ -29,7 +30,7 @@ const OPERATORS = /[;&|<>()`\n]|\$\(/;
  * ```ts
  * commandForm('node build/web.js --port $PORT');
  * // { kind: 'exec', argv: ['node', 'build/web.js', '--port', PORT_MARK] }
- * commandForm('bundle exec sidekiq -e $RAILS_ENV'); // { kind: 'shell', script: ..., exec: true }
+ * commandForm('bundle exec sidekiq -e $RAILS_ENV'); // { kind: 'shell', script: ..., execScript: 'exec bundle ...' }
  * ```
  */
 export function commandForm(command: string): CommandForm {
@@ -40,7 +41,18 @@ export function commandForm(command: string): CommandForm {
   if (plain && words.length > 0 && !words[0]!.includes('=')) {
     return { kind: 'exec', argv: words.map((w) => w.replace(PORT_REF, PORT_MARK)) };
   }
-  return { kind: 'shell', script, exec: !OPERATORS.test(script) };
+  return { kind: 'shell', script, execScript: withExec(script) };
+}
+
+/** Leading `NAME=value` words with plain values (a quoted value would need a real parser). */
+const ASSIGNMENTS = /^((?:[A-Za-z_][A-Za-z0-9_]*=[^\s'"\\$`]*[ \t]+)*)(.*)$/s;
+
+function withExec(script: string): string | undefined {
+  if (OPERATORS.test(script)) return undefined;
+  const [, assignments = '', rest = ''] = ASSIGNMENTS.exec(script) ?? [];
+  // `A="x y" cmd`: the first word is an assignment this does not split safely.
+  if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(rest) || rest === '') return undefined;
+  return `${assignments}exec ${rest}`;
 }
 
 /**
@@ -55,7 +67,7 @@ export function commandForm(command: string): CommandForm {
  */
 export function argvFor(form: CommandForm, word: (w: string) => string): string[] {
   if (form.kind === 'exec') return form.argv.map(word);
-  return ['/bin/sh', '-c', form.exec ? `exec ${form.script}` : form.script];
+  return ['/bin/sh', '-c', form.execScript ?? form.script];
 }
 
 /** Replace the port placeholder by a literal port (containers: PORT is the same in each). */
