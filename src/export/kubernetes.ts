@@ -47,7 +47,10 @@ export function renderKubernetes(f: Formation): ExportFile[] {
     });
   }
   for (const plan of f.types) {
-    const objects: (IDeployment | IPodDisruptionBudget | IService)[] = [deployment(f, plan), disruptionBudget(f, plan)];
+    const objects: (IDeployment | IPodDisruptionBudget | IService)[] = [
+      deployment(f, plan),
+      disruptionBudget(f, plan),
+    ];
     if (plan === f.web) objects.push(service(f, plan));
     files.push({ path: `${plan.slug}.yaml`, text: header('kubernetes') + yamlDocuments(objects) });
   }

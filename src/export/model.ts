@@ -190,7 +190,12 @@ function appName(given: string | undefined, cwd: string): string {
   } catch {
     // No package.json (or not JSON): fall back to the folder's name.
   }
-  return checkApp(fromPackage ?? basename(cwd), fromPackage ? 'package.json name' : 'folder name');
+  // A derived name is made to fit (My_App -> my-app); one given with --app is taken as it is.
+  const derived = (fromPackage ?? basename(cwd))
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  return checkApp(derived, fromPackage ? 'package.json name' : 'folder name');
 }
 
 function checkApp(name: string, what: string): string {

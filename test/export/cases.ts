@@ -5,8 +5,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ExportFormationOptions, exportFormation, TARGETS } from '../../src/export/index.js';
 import type { ExportFile } from '../../src/export/files.js';
+import { type ExportFormationOptions, exportFormation, TARGETS } from '../../src/export/index.js';
 
 export const here = fileURLToPath(new URL('.', import.meta.url));
 export const fixtures = join(here, 'fixtures');

@@ -12,8 +12,8 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBu
 import { Service } from 'kubernetes-models/v1/Service';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
-import composeSchema from './compose-spec/compose-spec.json' with { type: 'json' };
 import { CASES, render } from './cases.js';
+import composeSchema from './compose-spec/compose-spec.json' with { type: 'json' };
 
 type Obj = Record<string, any>;
 
@@ -160,9 +160,7 @@ describe('compose: the Compose specification schema', () => {
     expect(services.release.deploy).toBeUndefined();
     expect(services.release.restart).toBeUndefined();
     expect(services.balancer.command.slice(2, 5)).toEqual(['balance', '--upstream', 'web:5000']);
-    expect(services.balancer.ports).toEqual([
-      { target: 5000, published: '5000', protocol: 'tcp' },
-    ]);
+    expect(services.balancer.ports).toEqual([{ target: 5000, published: '5000', protocol: 'tcp' }]);
     expect(services.web.env_file).toEqual(['../../.env']);
   });
 
@@ -216,15 +214,24 @@ describe('dockerfile', () => {
     expect(text).toContain('STOPSIGNAL SIGTERM');
     expect(text).not.toMatch(/drove(js\/dist\/cli\/main\.js)? start/);
     const web = text.slice(text.indexOf('FROM runtime AS web'));
-    expect(web).toMatch(/HEALTHCHECK .* CMD \["node","-e","fetch\('http:\/\/127\.0\.0\.1:5000\/api\/health_checks\/app'\)/);
-    expect(web).toContain('CMD ["bin/start-pgbouncer","bundle","exec","puma","-C","config/puma.rb"]');
-    const release = text.slice(text.indexOf('FROM runtime AS release'), text.indexOf('FROM runtime AS worker'));
+    expect(web).toMatch(
+      /HEALTHCHECK .* CMD \["node","-e","fetch\('http:\/\/127\.0\.0\.1:5000\/api\/health_checks\/app'\)/,
+    );
+    expect(web).toContain(
+      'CMD ["bin/start-pgbouncer","bundle","exec","puma","-C","config/puma.rb"]',
+    );
+    const release = text.slice(
+      text.indexOf('FROM runtime AS release'),
+      text.indexOf('FROM runtime AS worker'),
+    );
     expect(release).toContain('HEALTHCHECK NONE');
     expect(release).toContain('STATEMENT_TIMEOUT=180000 exec bundle exec rails db:migrate');
   });
 
   it('keeps .env out of the build context', () => {
-    const ignore = render(CASES[0]!, 'dockerfile').find((f) => f.path === 'Dockerfile.dockerignore')!;
+    const ignore = render(CASES[0]!, 'dockerfile').find(
+      (f) => f.path === 'Dockerfile.dockerignore',
+    )!;
     expect(ignore.text.split('\n')).toContain('.env');
   });
 });

@@ -14,7 +14,10 @@ import { CASES, render } from './cases.js';
 const work = mkdtempSync(join(tmpdir(), 'drove-systemd-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-function verify(caseName: string, files: ExportFile[]): { status: number | null; output: string; units: string[] } {
+function verify(
+  caseName: string,
+  files: ExportFile[],
+): { status: number | null; output: string; units: string[] } {
   const dir = mkdtempSync(join(work, `${caseName}-`));
   const units: string[] = [];
   for (const file of files) {
@@ -65,7 +68,9 @@ describe('systemd-analyze verify', () => {
 
   it('reports a broken unit (the check can fail)', () => {
     const files = render(CASES.find((c) => c.name === 'digest')!, 'systemd').map((f) =>
-      f.path.endsWith('web@.service') ? { ...f, text: f.text.replace('KillMode=mixed', 'KillMode=bogus') } : f,
+      f.path.endsWith('web@.service')
+        ? { ...f, text: f.text.replace('KillMode=mixed', 'KillMode=bogus') }
+        : f,
     );
     expect(verify('broken', files).output).toMatch(/kill mode specification/);
   });
