@@ -117,6 +117,6 @@ describe('systemd-analyze verify', () => {
     expect(web.text).toContain(
       'EnvironmentFile=/opt/discourse/.env\nEnvironmentFile=/opt/discourse/.env.production\n',
     );
-    expect(web.text).toContain('ExecStart=bundle exec rails server -p ${PORT}\n');
+    expect(web.text).toContain('ExecStart=bundle exec rails server -p $' + '{PORT}\n');
   });
 });
