@@ -158,6 +158,19 @@ describe('bad input: a typed error, nothing written', () => {
     }
   });
 
+  it('--with-services alone adds both services; an unknown one is refused', () => {
+    const dir = project({ Procfile: 'web: node web.js\n' });
+    expect(drove(dir, 'export', 'compose', '--app', 'app', '--with-services').status).toBe(0);
+    const compose = readFileSync(join(dir, 'deploy/compose/compose.yaml'), 'utf8');
+    expect(compose).toContain('  postgres:\n    image: postgres:17\n');
+    expect(compose).toContain('  redis:\n    image: redis:7\n');
+    const other = project({ Procfile: 'web: node web.js\n' });
+    const run = drove(other, 'export', 'compose', '--app', 'app', '--with-services', 'mysql');
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('expected redis, postgres or both');
+    expect(listFiles(other)).toEqual(['Procfile']);
+  });
+
   it('unknown target', () => {
     const dir = project({ Procfile: 'web: node web.js\n' });
     const run = drove(dir, 'export', 'nomad', '--app', 'app');

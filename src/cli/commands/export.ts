@@ -12,8 +12,7 @@ function wholeSeconds(value: string): number {
   return n;
 }
 
-function services(value: string | true): BackingService[] {
-  if (value === true) return ['postgres', 'redis'];
+function services(value: string): BackingService[] {
   const names = value.split(',').filter((s) => s.length > 0);
   for (const name of names) {
     if (name !== 'redis' && name !== 'postgres')
@@ -65,7 +64,8 @@ export function register(program: Command): void {
         shutdownTimeoutSeconds: o.timeout,
         healthPath: o.healthPath,
         allowLocal: Boolean(o.allowLocal),
-        withServices: o.withServices,
+        // The flag alone (no list) means both.
+        withServices: o.withServices === true ? ['postgres', 'redis'] : o.withServices,
         workdir: o.workdir,
       });
       for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);
