@@ -76,6 +76,7 @@ describe('buildFormation', () => {
     expect(code({ app: 'shop', image: 'bad image' })).toBe('DROVE_ERR_INVALID_OPTION');
     expect(code({ app: 'shop', shutdownTimeoutSeconds: 0 })).toBe('DROVE_ERR_INVALID_OPTION');
     expect(code({ app: 'shop', healthPath: 'x' })).toBe('DROVE_ERR_INVALID_OPTION');
+    expect(code({ app: 'shop', formation: 'web=0' })).toBe('DROVE_ERR_FORMATION');
     expect(code({ app: 'shop' })).toBeUndefined();
     const odd = project({ Procfile: 'web-: x\n' });
     expect(() => buildFormation({ cwd: odd, app: 'shop' })).toThrow(/start with a letter/);

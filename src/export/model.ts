@@ -10,6 +10,7 @@ import {
   EnvFileError,
   ExportLocalStateError,
   ExportNameError,
+  FormationError,
   InvalidOptionError,
 } from '../errors.js';
 import { parseEnv } from '../runner/env.js';
@@ -160,6 +161,12 @@ export function buildFormation(options: ExportOptions = {}): Formation {
   checkImage('--image', image);
   checkImage('--base-image', baseImage);
   const types = plans.filter((p) => p.name !== RELEASE && p.count > 0);
+  if (types.length === 0) {
+    throw new FormationError({
+      source: `-m ${options.formation ?? ''}`,
+      reason: 'every process type has 0 instances: there is nothing to export',
+    });
+  }
   return {
     app,
     image,
