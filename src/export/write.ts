@@ -51,7 +51,13 @@ export function writeExport(dir: string, target: string, files: ExportFile[]): v
     if (existsSync(dir)) {
       const old = mkdtempSync(join(parent, `.${basename(dir)}.old-`));
       renameSync(dir, join(old, 'previous'));
-      renameSync(staging, dir);
+      try {
+        renameSync(staging, dir);
+      } catch (err) {
+        renameSync(join(old, 'previous'), dir); // put the previous export back
+        rmSync(old, { recursive: true, force: true });
+        throw err;
+      }
       rmSync(old, { recursive: true, force: true });
     } else renameSync(staging, dir);
     staging = undefined;
