@@ -77,7 +77,10 @@ function serviceEntries(f: Formation, plan: ProcessPlan, port: string | undefine
   ];
   if (port) own.unshift('PORT=%i');
   entries.push(['Environment', own.join(' ')]);
-  entries.push(['ExecStart', execStart(argvFor(plan.form, (w) => w))]);
+  const argv = argvFor(plan.form, (w) => w);
+  // systemd takes an absolute path or a bare name (looked up in its PATH), never `bin/x`.
+  if (argv[0]?.includes('/') && !argv[0].startsWith('/')) argv[0] = resolve(f.workdir, argv[0]);
+  entries.push(['ExecStart', execStart(argv)]);
   return entries;
 }
 

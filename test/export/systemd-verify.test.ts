@@ -4,7 +4,7 @@
  * and bad values (it only warns), so its output must be empty too.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -39,11 +39,14 @@ function verify(
   return { status: run.status, output: `${run.stdout}${run.stderr}`, units };
 }
 
-/** For formations whose programs are not on this machine (bundle, gunicorn): /usr/bin/true. */
+/**
+ * For formations whose programs are not on this machine (bundle, gunicorn): a bare name that
+ * systemd would look up in its PATH becomes /usr/bin/true. Paths are kept as exported.
+ */
 function withExistingPrograms(files: ExportFile[]): ExportFile[] {
   return files.map((f) => ({
     ...f,
-    text: f.text.replace(/^ExecStart=(?!node |\/bin\/sh )\S+/m, 'ExecStart=/usr/bin/true'),
+    text: f.text.replace(/^ExecStart=(?!node |\/)[^\s/]+ /m, 'ExecStart=/usr/bin/true '),
   }));
 }
 
@@ -56,7 +59,22 @@ describe('systemd-analyze verify', () => {
     expect(result.units.some((u) => /@\d+\.service$/.test(u))).toBe(true);
   });
 
-  it.each(['saleor', 'diaspora', 'forem', 'discourse'])(
+  it('a relative program (bin/start-pgbouncer) becomes absolute under --workdir', () => {
+    const workdir = mkdtempSync(join(work, 'forem-app-'));
+    mkdirSync(join(workdir, 'bin'));
+    writeFileSync(join(workdir, 'bin', 'start-pgbouncer'), '#!/bin/sh\nexec "$@"\n', {
+      mode: 0o755,
+    });
+    const c = CASES.find((x) => x.name === 'forem')!;
+    const files = render({ ...c, options: { ...c.options, workdir } }, 'systemd');
+    const web = files.find((f) => f.path.endsWith('web@.service'))!;
+    expect(web.text).toContain(`ExecStart=${workdir}/bin/start-pgbouncer bundle exec puma`);
+    const result = verify('forem-abs', withExistingPrograms(files));
+    expect(result.output).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it.each(['saleor', 'diaspora', 'discourse'])(
     '%s: clean with the programs replaced by ones that exist here',
     (name) => {
       const files = withExistingPrograms(render(CASES.find((c) => c.name === name)!, 'systemd'));
