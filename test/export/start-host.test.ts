@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
@@ -16,10 +17,23 @@ const app = join(here, '../fixtures/runner/app.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'drove-start-host-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-it('HOST from .env is the balancer interface', async () => {
+/** A port whose next one (web.1's) is free too: other suites run on this machine. */
+async function freeBlock(): Promise<number> {
+  for (;;) {
+    const port = await freePort();
+    const next = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      next.once('error', () => resolve(false));
+      next.listen(port + 1, '0.0.0.0', () => next.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
+
+it('HOST from .env is the balancer interface', { timeout: 60_000 }, async () => {
   writeFileSync(join(dir, 'Procfile'), `web: node ${app}\n`);
   writeFileSync(join(dir, '.env'), 'HOST=127.0.0.7\n');
-  const port = await freePort();
+  const port = await freeBlock();
   const child = spawn(process.execPath, [cli, 'start', '-p', String(port)], {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -33,10 +47,10 @@ it('HOST from .env is the balancer interface', async () => {
   });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   try {
-    const body = await waitFor(
+    const body = await waitFor<{ name: string } | undefined>(
       'the balancer on 127.0.0.7',
       async () => {
-        if (child.exitCode !== null) throw new Error(`drove start exited: ${output}`);
+        if (child.exitCode !== null) return { name: `exited: ${output}` };
         try {
           const res = await fetch(`http://127.0.0.7:${port}/`);
           return res.ok ? ((await res.json()) as { name: string }) : undefined;
@@ -45,8 +59,10 @@ it('HOST from .env is the balancer interface', async () => {
         }
       },
       { timeoutMs: 20_000 },
-    );
-    expect(body.name).toBe('web.1');
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; drove start said: ${output}`);
+    });
+    expect(body.name, output).toBe('web.1');
     expect(output).toContain(`balancer on http://127.0.0.7:${port}`);
   } finally {
     child.kill('SIGTERM');
