@@ -401,3 +401,32 @@ export const RequestTimeoutError = define<Record<string, never>>(
   408,
   () => 'the request headers did not arrive in time',
 );
+
+// ---------------------------------------------------------------------------------------------
+// Export (`drove export`)
+
+export const ExportTargetError = define<{ target: string; known: string[] }>(
+  'DROVE_ERR_EXPORT_TARGET',
+  undefined,
+  (d) => `unknown export target ${quote(d.target)}; known targets: ${d.known.join(', ')}`,
+);
+
+export const ExportNameError = define<{ what: string; name: string; reason: string }>(
+  'DROVE_ERR_EXPORT_NAME',
+  undefined,
+  (d) => `${d.what} ${quote(d.name)} cannot be exported: ${d.reason}`,
+);
+
+export const ExportLocalStateError = define<{ variable: string; file: string }>(
+  'DROVE_ERR_EXPORT_LOCAL_STATE',
+  undefined,
+  (d) =>
+    `${d.file}: ${d.variable} is a sqlite: URL, a file on one host that many hosts cannot share; ` +
+    'point it at a shared store (redis://, postgres://, memcached://) or pass --allow-local',
+);
+
+export const ExportOutputError = define<{ dir: string; reason: string }>(
+  'DROVE_ERR_EXPORT_OUTPUT',
+  undefined,
+  (d) => `cannot write the export to ${quote(d.dir)}: ${d.reason}`,
+);

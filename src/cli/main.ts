@@ -6,7 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { DroveError } from '../errors.js';
+import { register as registerBalance } from './commands/balance.js';
 import { register as registerBuild } from './commands/build.js';
+import { register as registerExport } from './commands/export.js';
 import { register as registerRunner } from './commands/runner.js';
 
 const program = new Command('drove')
@@ -22,6 +24,8 @@ function packageVersion(): string {
 
 registerRunner(program);
 registerBuild(program);
+registerExport(program);
+registerBalance(program);
 
 try {
   await program.parseAsync(process.argv);

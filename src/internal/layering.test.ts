@@ -20,7 +20,22 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   runner: ['.', 'internal'],
   process: ['.', 'internal', 'runner'],
   // The CLI is the application on top of the library: it may import any part, nothing imports it.
-  cli: ['.', 'internal', 'stores', 'session', 'scratch', 'assets', 'runner', 'process'],
+  export: ['.', 'internal', 'runner'],
+  check: ['.', 'internal', 'runner', 'stores', 'session'],
+  eslint: ['.', 'internal'],
+  cli: [
+    '.',
+    'internal',
+    'stores',
+    'session',
+    'scratch',
+    'assets',
+    'runner',
+    'process',
+    'export',
+    'check',
+    'eslint',
+  ],
 };
 
 /**

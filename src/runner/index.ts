@@ -44,5 +44,9 @@ export {
   STRATEGIES,
   type Strategy,
 } from './selection.js';
+export {
+  parseUpstreams,
+  startStandaloneBalancer,
+} from './standalone-balancer.js';
 export { type StartOptions, signalExitCode, start } from './start.js';
 export { type InstanceStatus, type ProcessType, Supervisor } from './supervisor.js';

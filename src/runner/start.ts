@@ -38,7 +38,7 @@ export interface StartOptions {
   formation?: string;
   /** Balancer port; instances get ports above it. Default: env PORT, else 5000. */
   port?: number;
-  /** Balancer interface. Default 127.0.0.1. */
+  /** Balancer interface. Default: HOST from the env files or environment, else 127.0.0.1. */
   host?: string;
   /** TERM-to-KILL grace in ms. Default 5000. */
   shutdownTimeoutMs?: number;
@@ -84,7 +84,7 @@ export async function start(options: StartOptions = {}): Promise<number> {
   for (const warning of warnings) log.system(warning);
   const { env } = loadEnv(options.envFiles, process.env, cwd);
   const basePort = options.port ?? portFromEnv(env.PORT);
-  const host = options.host ?? '127.0.0.1';
+  const host = options.host ?? (env.HOST || '127.0.0.1');
   const timeout = options.shutdownTimeoutMs ?? 5_000;
 
   const types = processTypes(entries, shownPath);

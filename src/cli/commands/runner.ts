@@ -60,7 +60,10 @@ export function register(program: Command): void {
         .default(5000, '5'),
     )
     .option('--no-restart', 'do not restart crashed processes; the first exit stops all (foreman)')
-    .option('--host <host>', 'balancer interface', '127.0.0.1')
+    .option(
+      '--host <host>',
+      'balancer interface; 0.0.0.0 in a container (default: $HOST or 127.0.0.1)',
+    )
     .option('--json', 'log one JSON object per line')
     .addOption(
       new Option('--strategy <name>', 'balancing strategy')
