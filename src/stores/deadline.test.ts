@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type DroveError, InvalidKeyError } from '../errors.js';
-import { createDeadlineRunner } from './redis-deadline.js';
+import { createDeadlineRunner } from './deadline.js';
 
 const never = () => new Promise<never>(() => {});
 const later = <T>(ms: number, value: T) => new Promise<T>((r) => setTimeout(() => r(value), ms));
