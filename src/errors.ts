@@ -139,7 +139,7 @@ export const StoreOutcomeUnknownError = define<{
   'DROVE_ERR_STORE_OUTCOME_UNKNOWN',
   504,
   (d) =>
-    `[${d.store}] ${d.operation}: outcome unknown (the reply was lost and the store did not answer a read-back): ${d.reason}`,
+    `[${d.store}] ${d.operation}: outcome unknown (its reply was lost and the store could not tell whether it was applied): ${d.reason}`,
 );
 
 export const StoreClosedError = define<{ store: string }>(

@@ -208,6 +208,8 @@ function raceUntil<T>(promise: Promise<T>, until: number): Promise<T | typeof LA
   const late = new Promise<typeof LATE>((resolve) => {
     timer = setTimeout(() => resolve(LATE), Math.max(0, until - Date.now()));
   });
+  // The loser may still fail later: that failure is not the caller's any more.
+  promise.catch(() => undefined);
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 

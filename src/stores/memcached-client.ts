@@ -59,6 +59,7 @@ type Pending =
       resolve: (reply: MetaReply) => void;
       reject: Fail;
       onSent: (() => void) | undefined;
+      deadline: number | undefined;
     }
   | {
       kind: 'lines';
@@ -121,12 +122,21 @@ export class MetaConnection {
 
   /**
    * Send one meta command (`line` without CRLF) with an optional data block; resolve its reply.
-   * `onSent` is called when the command is handed to the socket (before that, a failure means the
-   * server never saw it).
+   * `send.onSent` is called when the command is handed to the socket (before that, a failure
+   * means the server never saw it); a command still waiting for a connection at `send.deadline`
+   * (ms since the epoch) is never sent.
    */
-  meta(line: string, data?: Buffer, onSent?: () => void): Promise<MetaReply> {
+  meta(
+    line: string,
+    data?: Buffer,
+    send: { onSent?: () => void; deadline?: number } = {},
+  ): Promise<MetaReply> {
     return new Promise((resolve, reject) => {
-      this.#dispatch({ kind: 'meta', sentAt: 0, resolve, reject, onSent }, line, data);
+      this.#dispatch(
+        { kind: 'meta', sentAt: 0, resolve, reject, onSent: send.onSent, deadline: send.deadline },
+        line,
+        data,
+      );
     });
   }
 
@@ -198,6 +208,10 @@ export class MetaConnection {
       return;
     }
     pending.sentAt = Date.now();
+    if (pending.kind === 'meta' && pending.deadline !== undefined && pending.sentAt >= pending.deadline) {
+      pending.reject(new MemcachedError('timeout', 'the deadline passed before the command was sent'));
+      return;
+    }
     this.#queue.push(pending);
     if (pending.kind === 'meta') pending.onSent?.();
     // Cork until the end of this tick so pipelined requests leave in one segment.

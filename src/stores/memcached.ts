@@ -144,7 +144,7 @@ class MemcachedStore implements Store {
         const reply = await server.meta(
           `ms ${this.#entryKey(key)} ${data.length} T${ttl.token} F${flags} ME c`,
           data,
-          sent,
+          { onSent: sent, deadline },
         );
         if (reply.status === 'HD') {
           if (owner) await this.#indexAdd(owner, key, ttl.seconds, deadline);
@@ -173,7 +173,7 @@ class MemcachedStore implements Store {
       const reply = await server.meta(
         `ms ${this.#entryKey(key)} ${data.length} T${ttl.token} F${flags} C${current.cas} c`,
         data,
-        sent,
+        { onSent: sent, deadline },
       );
       if (reply.status === 'HD') {
         if (owner) {

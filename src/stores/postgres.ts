@@ -161,14 +161,6 @@ export function createPostgresStore(options: PostgresStoreOptions): SqlStore {
     // An idle connection that dies (server restart, network cut) is dropped by the pool, which
     // reconnects on demand; without a listener the 'error' event would crash the process.
     pool.on('error', () => undefined);
-    // The fence needs each connection's clock: measured as it connects (the query is queued
-    // before any other on the new client).
-    pool.on('connect', (client) => {
-      const clock = measureClock(() => serverNow(client));
-      // A failure surfaces when the connection is used (its first query fails too).
-      clock.catch(() => undefined);
-      clocks.set(client, clock);
-    });
     return pool;
   };
 
@@ -231,7 +223,10 @@ async function migrate(client: PoolClient, table: string, timeoutMs: number): Pr
   await query('COMMIT');
 }
 
-/** The clock of each pooled connection, measured when it connected. */
+/**
+ * The clock of each pooled connection, measured on its first fenced write (not in the pool's
+ * 'connect' event: a query there would overlap the first query of whoever asked for the client).
+ */
 const clocks = new WeakMap<PoolClient, Promise<ServerClock>>();
 
 async function serverNow(client: PoolClient): Promise<number> {
@@ -270,8 +265,12 @@ function postgresController(pool: Pool, timeoutMs: number): SqlController {
   ) => {
     const client = await pool.connect();
     try {
-      const clock = await (clocks.get(client) ?? measureClock(() => serverNow(client)));
-      const fence = serverDeadline(deadline, clock, timeoutMs);
+      let clock = clocks.get(client);
+      if (clock === undefined) {
+        clock = measureClock(() => serverNow(client));
+        clocks.set(client, clock);
+      }
+      const fence = serverDeadline(deadline, await clock, timeoutMs);
       sent();
       const result = await client.query<QueryResultRow>(statement(sql, [...params, fence]));
       client.release();
