@@ -208,8 +208,14 @@ export class MetaConnection {
       return;
     }
     pending.sentAt = Date.now();
-    if (pending.kind === 'meta' && pending.deadline !== undefined && pending.sentAt >= pending.deadline) {
-      pending.reject(new MemcachedError('timeout', 'the deadline passed before the command was sent'));
+    if (
+      pending.kind === 'meta' &&
+      pending.deadline !== undefined &&
+      pending.sentAt >= pending.deadline
+    ) {
+      pending.reject(
+        new MemcachedError('timeout', 'the deadline passed before the command was sent'),
+      );
       return;
     }
     this.#queue.push(pending);

@@ -24,7 +24,12 @@ import {
   resolveStoreOptions,
   toValueBuffer,
 } from './_utils.js';
-import { asUnavailable, createDeadlineRunner, type DeadlineRunner, fencedWrite } from './deadline.js';
+import {
+  asUnavailable,
+  createDeadlineRunner,
+  type DeadlineRunner,
+  fencedWrite,
+} from './deadline.js';
 import {
   hash32,
   MemcachedError,

@@ -173,13 +173,13 @@ export async function openRedisConnection(
   let measuring: Promise<void> | undefined;
   const measure = () => {
     clock = undefined;
-    const current = (measuring = measureServerClock(client, options.nodes !== undefined).then(
+    const current: Promise<void> = measureServerClock(client, options.nodes !== undefined).then(
       (measured) => {
         if (measuring === current && client.status === 'ready') clock = measured;
       },
       () => undefined,
-    ));
-    return current;
+    );
+    measuring = current;
   };
   client.on('ready', measure);
   client.on('close', () => {

@@ -21,7 +21,6 @@ import {
   resolveStoreOptions,
   toValueBuffer,
 } from './_utils.js';
-import { openRedisConnection, type RedisConnection, type ScriptClient } from './redis-client.js';
 import {
   asUnavailable,
   createDeadlineRunner,
@@ -30,6 +29,7 @@ import {
   LATE,
   serverDeadline,
 } from './deadline.js';
+import { openRedisConnection, type RedisConnection, type ScriptClient } from './redis-client.js';
 import { READ_FIELDS } from './redis-scripts.js';
 import type { Store, StoreEntry, StoreOptions, WriteRefusal, WriteResult } from './types.js';
 
@@ -240,36 +240,37 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
       const landed = async (client: ScriptClient): Promise<WriteResult | undefined> => {
         if (!(await hasVersion(client, key, version))) return undefined;
         const current = owner ?? (await client.hget(entryKey(key), 'own')) ?? undefined;
-        if (current !== undefined) await bestEffort(client.droveIndex(ownerKey(current), key, ttlMs));
+        if (current !== undefined)
+          await bestEffort(client.droveIndex(ownerKey(current), key, ttlMs));
         return { ok: true, version, expiresAt };
       };
       return fenced(
         'update',
         async (client, fence) => {
-        expiresAt = Date.now() + ttlMs;
-        const [outcome, previous] = await client.droveUpdate(
-          entryKey(key),
-          bytes,
-          expected,
-          version,
-          ttlMs,
-          owner ?? '',
-          expiresAt,
-          fence,
-        );
-        if (outcome === 'late') return LATE;
-        if (outcome !== 'ok') return refusal(outcome, ['conflict', 'missing', 'gone']);
-        const current = owner ?? previous ?? undefined;
-        const moved = previous && owner !== undefined && previous !== owner;
-        // Without an owner (most sessions) there is no index to keep: no second round trip.
-        if (current !== undefined || moved) {
-          await Promise.all([
-            // The index must outlive the entry it lists, so it is stretched on every write.
-            current !== undefined && client.droveIndex(ownerKey(current), key, ttlMs),
-            moved ? bestEffort(client.srem(ownerKey(previous), key)) : undefined,
-          ]);
-        }
-        return { ok: true, version, expiresAt };
+          expiresAt = Date.now() + ttlMs;
+          const [outcome, previous] = await client.droveUpdate(
+            entryKey(key),
+            bytes,
+            expected,
+            version,
+            ttlMs,
+            owner ?? '',
+            expiresAt,
+            fence,
+          );
+          if (outcome === 'late') return LATE;
+          if (outcome !== 'ok') return refusal(outcome, ['conflict', 'missing', 'gone']);
+          const current = owner ?? previous ?? undefined;
+          const moved = previous && owner !== undefined && previous !== owner;
+          // Without an owner (most sessions) there is no index to keep: no second round trip.
+          if (current !== undefined || moved) {
+            await Promise.all([
+              // The index must outlive the entry it lists, so it is stretched on every write.
+              current !== undefined && client.droveIndex(ownerKey(current), key, ttlMs),
+              moved ? bestEffort(client.srem(ownerKey(previous), key)) : undefined,
+            ]);
+          }
+          return { ok: true, version, expiresAt };
         },
         landed,
       );
@@ -294,12 +295,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
       checkKey(key);
       // No read-back: whether a live entry was there cannot be told afterwards.
       return fenced('delete', async (client, fence) => {
-        const [deleted, owner] = await client.droveDelete(
-          entryKey(key),
-          tombstoneTtlMs,
-          '',
-          fence,
-        );
+        const [deleted, owner] = await client.droveDelete(entryKey(key), tombstoneTtlMs, '', fence);
         if (deleted === 'late') return LATE;
         if (owner) await bestEffort(client.srem(ownerKey(owner), key));
         return deleted === 1;

@@ -50,7 +50,8 @@ export async function startRelay(target: { host: string; port: number }): Promis
   /** Deliver now, or hold while this direction is frozen (and anything is held before it). */
   const deliver = (requests: boolean, action: () => void) => {
     const isFrozen = requests ? frozen.requests : frozen.replies;
-    if (isFrozen || held.some((h) => h.requests === requests)) held.push({ requests, deliver: action });
+    if (isFrozen || held.some((h) => h.requests === requests))
+      held.push({ requests, deliver: action });
     else action();
   };
 

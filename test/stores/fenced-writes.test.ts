@@ -54,12 +54,12 @@ function updateAll(store: Store, entries: { key: string; version: string }[]) {
 }
 
 /** The truth after the store resumed: each call answered with an error left "before". */
-async function expectNoErrorLanded(answers: Settled[], valueOf: (key: string) => Promise<string>) {
+async function expectNoErrorLanded(answers: Settled[], stored: (key: string) => Promise<string>) {
   const failed = answers.filter((a) => 'error' in a);
   // The hang outlasted the deadline, so calls did fail: the test exercises the fence.
   expect(failed.length).toBeGreaterThan(0);
   for (const answer of answers) {
-    const value = await valueOf(answer.key);
+    const value = await stored(answer.key);
     if ('error' in answer) {
       expect(OUTAGE_CODES).toContain(answer.error.code);
       expect({ key: answer.key, code: answer.error.code, value }).toEqual({
@@ -127,7 +127,10 @@ describe('redis: a server hung with SIGSTOP while updates run', () => {
       const chunks = relay.requestChunks;
       const answer = store.update(entry!.key, 'after', { version: warm.version, ttlMs: 60_000 });
       // The update went out, then (after its deadline) the read-back: let the replies through.
-      await waitFor('the read-back after the deadline', async () => relay.requestChunks >= chunks + 2);
+      await waitFor(
+        'the read-back after the deadline',
+        async () => relay.requestChunks >= chunks + 2,
+      );
       relay.thaw();
       const result = await answer;
       expect(result.ok).toBe(true);
