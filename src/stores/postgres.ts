@@ -227,7 +227,8 @@ async function migrate(client: PoolClient, table: string, timeoutMs: number): Pr
  * The clock of each pooled connection, measured on its first fenced write (not in the pool's
  * 'connect' event: a query there would overlap the first query of whoever asked for the client).
  */
-const clocks = new WeakMap<PoolClient, Promise<ServerClock>>();
+const clocks = new WeakMap<PoolClient, { at: number; clock: Promise<ServerClock> }>();
+const CLOCK_REFRESH_MS = 60_000;
 
 async function serverNow(client: PoolClient): Promise<number> {
   const { rows } = await client.query<{ now: number }>(
@@ -266,11 +267,12 @@ function postgresController(pool: Pool, timeoutMs: number): SqlController {
     const client = await pool.connect();
     try {
       let clock = clocks.get(client);
-      if (clock === undefined) {
-        clock = measureClock(() => serverNow(client));
+      // Clocks drift and get stepped: a connection's clock is measured again after a while.
+      if (clock === undefined || Date.now() - clock.at > CLOCK_REFRESH_MS) {
+        clock = { at: Date.now(), clock: measureClock(() => serverNow(client)) };
         clocks.set(client, clock);
       }
-      const fence = serverDeadline(deadline, await clock, timeoutMs);
+      const fence = serverDeadline(deadline, await clock.clock, timeoutMs);
       sent();
       const result = await client.query<QueryResultRow>(statement(sql, [...params, fence]));
       client.release();

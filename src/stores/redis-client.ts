@@ -88,6 +88,9 @@ export interface RedisConnection {
   close(): Promise<void>;
 }
 
+/** How often a connected store measures the server's clock again (see deadline.ts). */
+export const CLOCK_REFRESH_MS = 60_000;
+
 /** Reconnect quickly at first, then once a second, forever (until close). */
 const retryDelay = (times: number): number => Math.min(50 * times, 1000);
 
@@ -185,6 +188,17 @@ export async function openRedisConnection(
   client.on('close', () => {
     clock = undefined;
   });
+  // Clocks drift and get stepped: measure again now and then, keeping the last one meanwhile.
+  const remeasure = setInterval(() => {
+    if (client.status !== 'ready' || clock === undefined) return;
+    measureServerClock(client, options.nodes !== undefined).then(
+      (measured) => {
+        if (client.status === 'ready' && clock !== undefined) clock = measured;
+      },
+      () => undefined,
+    );
+  }, CLOCK_REFRESH_MS);
+  remeasure.unref();
   client.connect().catch(() => {
     // The failure surfaces through usable(); reconnection continues in the background.
   });
@@ -227,6 +241,7 @@ export async function openRedisConnection(
     async close() {
       closing = true;
       stopWatching();
+      clearInterval(remeasure);
       // Only a live socket has an 'end' to wait for; a reconnecting client just stops retrying.
       const live = ['connecting', 'connect', 'ready'].includes(client.status);
       const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
