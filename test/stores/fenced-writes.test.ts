@@ -73,6 +73,81 @@ async function expectNoErrorLanded(answers: Settled[], stored: (key: string) => 
   }
 }
 
+/**
+ * Clients each incrementing their own counter in a loop while the store hangs (`hang`) until
+ * every client has seen its write fail, then resumes (`resume`). After each failure a client
+ * reads its counter again once the store answers: a write answered STORE_UNAVAILABLE must not
+ * have landed, an OUTCOME_UNKNOWN one may have (and is then counted). Each client ends after
+ * three more increments. Returns the answers seen, by code.
+ */
+async function incrementsThroughAHang(
+  store: Store,
+  tag: string,
+  hang: () => void,
+  resume: () => void,
+): Promise<Record<string, number>> {
+  const clients = 6;
+  const seen: Record<string, number> = {};
+  const failedOnce = new Set<number>();
+  let resumed = false;
+  let hung = false;
+  const bump = (code: string) => {
+    seen[code] = (seen[code] ?? 0) + 1;
+  };
+  const readAgain = async (key: string) =>
+    waitFor(`${key} to read again`, async () => {
+      const entry = await store.get(key);
+      return entry && { value: Number(entry.value.toString()), version: entry.version };
+    });
+  const client = async (index: number) => {
+    const key = `${tag}-${index}`;
+    const created = await store.create(key, '0', { ttlMs: 60_000 });
+    if (!created.ok) throw new Error(`seed ${key}: ${created.reason}`);
+    let current = { value: 0, version: created.version };
+    let afterResume = 0;
+    while (afterResume < 3) {
+      const next = current.value + 1;
+      try {
+        const written = await store.update(key, String(next), {
+          version: current.version,
+          ttlMs: 60_000,
+        });
+        if (!written.ok) throw new Error(`${key}: ${written.reason} with no other writer`);
+        bump('ok');
+        current = { value: next, version: written.version };
+        if (resumed) afterResume++;
+        else if (!hung && index === 0) {
+          hung = true;
+          hang();
+        }
+      } catch (err) {
+        const code = (err as DroveError).code;
+        if (!OUTAGE_CODES.includes(code)) throw err;
+        bump(code);
+        failedOnce.add(index);
+        if (failedOnce.size === clients && !resumed) {
+          resumed = true;
+          resume();
+        }
+        const after = await readAgain(key);
+        if (code === 'DROVE_ERR_STORE_UNAVAILABLE') {
+          expect({ key, code, value: after.value }).toEqual({ key, code, value: current.value });
+        } else {
+          expect([current.value, next]).toContain(after.value);
+          if (after.value === next) bump('unknown, landed');
+        }
+        current = after;
+      }
+    }
+    // The counter is exactly the increments that were answered as applied, plus the landed
+    // unknown ones: nothing an error answered came back later.
+    const final = await readAgain(key);
+    expect(final.value).toBe(current.value);
+  };
+  await Promise.all(Array.from({ length: clients }, (_, i) => client(i)));
+  return seen;
+}
+
 describe('redis: a server hung with SIGSTOP while updates run', () => {
   let server: Awaited<ReturnType<typeof startRedis>>;
   beforeAll(async () => {
@@ -107,6 +182,23 @@ describe('redis: a server hung with SIGSTOP while updates run', () => {
     } finally {
       await store.close();
       await check.close();
+    }
+  });
+
+  it('clients incrementing in a loop through the hang: no failed increment is applied later', async () => {
+    const store = createRedisStore({ url: server.url, timeoutMs: TIMEOUT_MS, prefix: 'loop:' });
+    try {
+      await ready(store);
+      const seen = await incrementsThroughAHang(
+        store,
+        'loop',
+        () => server.pause(),
+        () => server.resume(),
+      );
+      console.info(`redis increments through a SIGSTOP: ${JSON.stringify(seen)}`);
+    } finally {
+      server.resume();
+      await store.close();
     }
   });
 
@@ -190,6 +282,30 @@ describe('postgres: a server whose bytes are held (hung) while updates run', () 
       await waitFor('the held connections to drain', async () => relay.open === 0);
       await expectNoErrorLanded(answers, valueIn(db.url));
     } finally {
+      await store.close();
+      await relay.close();
+    }
+  });
+
+  it('clients incrementing in a loop through the hang: no failed increment is applied later', async () => {
+    const relay = await startRelay(POSTGRES_SERVER);
+    const store = createPostgresStore({
+      connectionString: db.urlVia(relay),
+      timeoutMs: TIMEOUT_MS,
+      poolSize: 4,
+      sweepIntervalMs: 0,
+    });
+    try {
+      await ready(store);
+      const seen = await incrementsThroughAHang(
+        store,
+        'loop',
+        () => relay.freeze('both'),
+        () => relay.thaw(),
+      );
+      console.info(`postgres increments through a hang: ${JSON.stringify(seen)}`);
+    } finally {
+      relay.thaw();
       await store.close();
       await relay.close();
     }
