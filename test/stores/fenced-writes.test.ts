@@ -28,14 +28,21 @@ type Settled = { key: string; result: WriteResult } | { key: string; error: Drov
 const ready = (store: Store) =>
   waitFor('the store to connect', () => store.ready().then(() => true));
 
-/** Seed `count` entries with the value "before"; their keys and versions. */
-async function seed(store: Store, tag: string, count = WRITES) {
+/**
+ * Seed `count` entries with `value`; their keys and versions. Before any hang, but on a loaded
+ * machine a call can still miss the short test deadline: retried until the entry reads back.
+ */
+async function seed(store: Store, tag: string, count = WRITES, value = 'before') {
   const entries: { key: string; version: string }[] = [];
   for (let i = 0; i < count; i++) {
     const key = `${tag}-${i}`;
-    const created = await store.create(key, 'before', { ttlMs: 60_000 });
-    if (!created.ok) throw new Error(`seed ${key}: ${created.reason}`);
-    entries.push({ key, version: created.version });
+    const version = await waitFor(`${key} to be seeded`, async () => {
+      const created = await store.create(key, value, { ttlMs: 60_000 }).catch(() => undefined);
+      if (created?.ok) return created.version;
+      const entry = await store.get(key);
+      return entry?.value.toString() === value ? entry.version : undefined;
+    });
+    entries.push({ key, version });
   }
   return entries;
 }
@@ -99,11 +106,10 @@ async function incrementsThroughAHang(
       const entry = await store.get(key);
       return entry && { value: Number(entry.value.toString()), version: entry.version };
     });
+  const seeded = await seed(store, tag, clients, '0');
   const client = async (index: number) => {
-    const key = `${tag}-${index}`;
-    const created = await store.create(key, '0', { ttlMs: 60_000 });
-    if (!created.ok) throw new Error(`seed ${key}: ${created.reason}`);
-    let current = { value: 0, version: created.version };
+    const key = seeded[index]!.key;
+    let current = { value: 0, version: seeded[index]!.version };
     let afterResume = 0;
     while (afterResume < 3) {
       const next = current.value + 1;
