@@ -51,6 +51,23 @@ describe('error catalogue', () => {
     expect(err.details).toEqual({ store: 'redis', reason: 'timed out' });
     expect(err.message).toBe('[drove] [redis] store unavailable: timed out');
     expect(errors.StoreUnavailableError.name).toBe('StoreUnavailableError');
+    // What framework adapters answer with: 503 + Retry-After for an outage (not applied), 504
+    // without Retry-After when a write's outcome is unknown.
+    expect(err.retryAfter).toBe(1);
+    expect(
+      new errors.StoreUnavailableError({ store: 'pg', reason: 'x', retryAfter: 3 }).retryAfter,
+    ).toBe(3);
+    const unknown = new errors.StoreOutcomeUnknownError({
+      store: 'redis',
+      operation: 'update',
+      reason: 'lost',
+    });
+    expect([unknown.statusCode, unknown.retryAfter, unknown.code]).toEqual([
+      504,
+      undefined,
+      'DROVE_ERR_STORE_OUTCOME_UNKNOWN',
+    ]);
+    expect(new errors.InvalidKeyError({ key: 'k', reason: 'r' }).retryAfter).toBeUndefined();
   });
 
   it('quotes user input so blanks and control characters are visible', () => {

@@ -21,11 +21,22 @@
 export class DroveError extends Error {
   readonly code: string;
   readonly statusCode: number | undefined;
-  constructor(code: string, message: string, statusCode?: number, options?: ErrorOptions) {
+  /**
+   * When a retry may succeed, in whole seconds (an HTTP `Retry-After` value), for errors that are
+   * worth retrying (a store outage); undefined otherwise.
+   */
+  readonly retryAfter: number | undefined;
+  constructor(
+    code: string,
+    message: string,
+    statusCode?: number,
+    options?: ErrorOptions & { retryAfter?: number | undefined },
+  ) {
     super(`[drove] ${message}`, options);
     this.name = 'DroveError';
     this.code = code;
     this.statusCode = statusCode;
+    this.retryAfter = options?.retryAfter;
   }
 }
 
@@ -49,6 +60,7 @@ function define<D>(
   code: `DROVE_ERR_${string}`,
   statusCode: number | undefined,
   message: (details: D) => string,
+  retryAfter?: (details: D) => number,
 ): DroveErrorClass<D> {
   catalogue.push({ code, statusCode });
   const ErrorClass = class extends DroveError {
@@ -56,7 +68,7 @@ function define<D>(
     static readonly statusCode = statusCode;
     readonly details: D;
     constructor(details: D, options?: ErrorOptions) {
-      super(code, message(details), statusCode, options);
+      super(code, message(details), statusCode, { ...options, retryAfter: retryAfter?.(details) });
       this.details = details;
     }
   };
@@ -107,10 +119,27 @@ export const StoreSchemeError = define<{ url: string; scheme: string; known: str
     `unknown store scheme ${quote(d.scheme)} in ${quote(d.url)}; known schemes: ${d.known.join(', ')}`,
 );
 
-export const StoreUnavailableError = define<{ store: string; reason: string }>(
+export const StoreUnavailableError = define<{
+  store: string;
+  reason: string;
+  /** Seconds after which a retry may succeed (`Retry-After`); default 1, the stores' reconnect pace. */
+  retryAfter?: number;
+}>(
   'DROVE_ERR_STORE_UNAVAILABLE',
   503,
   (d) => `[${d.store}] store unavailable: ${d.reason}`,
+  (d) => d.retryAfter ?? 1,
+);
+
+export const StoreOutcomeUnknownError = define<{
+  store: string;
+  operation: string;
+  reason: string;
+}>(
+  'DROVE_ERR_STORE_OUTCOME_UNKNOWN',
+  504,
+  (d) =>
+    `[${d.store}] ${d.operation}: outcome unknown (its reply was lost and the store could not tell whether it was applied): ${d.reason}`,
 );
 
 export const StoreClosedError = define<{ store: string }>(
