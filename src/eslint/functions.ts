@@ -202,7 +202,10 @@ export function analyseFunctions(context: Rule.RuleContext): Map<AnyNode, Functi
   const edges = new Map<AnyNode | undefined, Set<AnyNode>>();
   const addEdge = (from: AnyNode | undefined, to: AnyNode) => {
     let set = edges.get(from);
-    if (!set) edges.set(from, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      edges.set(from, set);
+    }
     set.add(to);
   };
 

@@ -138,12 +138,10 @@ function writeOf(ref: Scope.Reference): Write | undefined {
     return { node: id, kind: 'update' };
   }
   let top: AnyNode = id;
-  let first: AnyNode | undefined;
   for (;;) {
     const parent = top.parent;
     if (!parent) break;
     if (parent.type === 'MemberExpression' && parent.object === top) {
-      first ??= parent;
       top = parent;
       continue;
     }
