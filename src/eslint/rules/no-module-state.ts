@@ -61,6 +61,10 @@ type Write = {
   kind: 'replace' | 'update' | 'mutate';
   key?: AnyNode;
   value?: AnyNode;
+  /** The member written (`x[k]` of `x[k] = v`), never itself a lookup of the key. */
+  target?: AnyNode;
+  /** `x[k] = v` or `x.set(k, v)`: a write that memoisation does. */
+  memoable?: boolean;
 };
 
 function isContainer(init: AnyNode | null | undefined): boolean {
@@ -166,6 +170,8 @@ function writeOf(ref: Scope.Reference): Write | undefined {
         kind: parent.operator === '=' && !computedKey ? 'replace' : 'mutate',
         ...(member.computed ? { key: member.property as AnyNode } : {}),
         value: parent.right as AnyNode,
+        target: member as AnyNode,
+        memoable: parent.operator === '=' && member.computed,
       };
     }
     if (parent.type === 'UpdateExpression') return { node: parent, kind: 'update' };
@@ -180,6 +186,7 @@ function writeOf(ref: Scope.Reference): Write | undefined {
           kind: 'mutate',
           ...(key ? { key } : {}),
           ...(value ? { value } : {}),
+          memoable: method === 'set',
         };
       }
     }
@@ -249,8 +256,12 @@ function isImpure(
   context: Rule.RuleContext,
   value: AnyNode | undefined,
   fn: FunctionNode | undefined,
+  key: AnyNode | undefined,
 ): boolean {
   if (!value) return false;
+  // The key may come from the request (that is what is memoised on); the value may not.
+  const keyNames = new Set<string>();
+  if (key) walk(context, key, (n) => n.type === 'Identifier' && keyNames.add(n.name));
   const params = new Set<string>();
   let scope: AnyNode | undefined = fn as AnyNode | undefined;
   while (scope) {
@@ -271,7 +282,7 @@ function isImpure(
         params.has(n.name)
       )
         impure = true;
-      if (n.type === 'Identifier' && depth < 2) {
+      if (n.type === 'Identifier' && depth < 2 && !keyNames.has(n.name)) {
         const variable = findVariable(context, n);
         const def = variable?.defs[0];
         if (
@@ -288,7 +299,7 @@ function isImpure(
 
 /** The same key looked up in the same container in the same function: memoisation. */
 function isMemo(context: Rule.RuleContext, write: Write, variable: Scope.Variable): boolean {
-  if (write.kind === 'replace' && !write.key) return false;
+  if (!write.memoable) return false;
   const key = write.key && context.sourceCode.getText(write.key as ESTree.Node);
   if (!key) return false;
   const fn = enclosingFunction(write.node);
@@ -298,7 +309,7 @@ function isMemo(context: Rule.RuleContext, write: Write, variable: Scope.Variabl
     const member = id.parent;
     if (member?.type !== 'MemberExpression' || member.object !== id) return false;
     if (member.computed)
-      return context.sourceCode.getText(member.property) === key && member !== write.node;
+      return context.sourceCode.getText(member.property) === key && member !== write.target;
     const call = member.parent;
     return (
       LOOKUPS.has(propertyName(member) ?? '') &&
@@ -307,7 +318,7 @@ function isMemo(context: Rule.RuleContext, write: Write, variable: Scope.Variabl
       context.sourceCode.getText(call.arguments[0]) === key
     );
   });
-  return looksUp && !isImpure(context, write.value, fn);
+  return looksUp && !isImpure(context, write.value, fn, write.key);
 }
 
 function counts(
