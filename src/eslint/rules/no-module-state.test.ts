@@ -68,7 +68,9 @@ js.run('drove/no-module-state', rule, {
     },
     {
       code: `const items = []; export function addItem(item) { items.push(item); }`,
-      errors: [{ messageId: 'moduleState', data: { name: 'items', where: 'an exported function' } }],
+      errors: [
+        { messageId: 'moduleState', data: { name: 'items', where: 'an exported function' } },
+      ],
     },
     {
       code: `let total = 0; exports.add = function (n) { total = total + n; return total; };`,
