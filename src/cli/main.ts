@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { DroveError } from '../errors.js';
 import { register as registerBuild } from './commands/build.js';
+import { register as registerCheck } from './commands/check.js';
 import { register as registerRunner } from './commands/runner.js';
 
 const program = new Command('drove')
@@ -14,6 +15,7 @@ const program = new Command('drove')
 
 registerRunner(program);
 registerBuild(program);
+registerCheck(program);
 
 try {
   await program.parseAsync(process.argv);
