@@ -108,7 +108,13 @@ export async function staticConfig(): Promise<Linter.Config[]> {
       },
     },
     ...(parser
-      ? [{ name: 'drove/typescript', files: ['**/*.{ts,mts,cts,tsx}'], languageOptions: { parser } }]
+      ? [
+          {
+            name: 'drove/typescript',
+            files: ['**/*.{ts,mts,cts,tsx}'],
+            languageOptions: { parser },
+          },
+        ]
       : []),
     plugin.configs.recommended,
     { name: 'drove/quiet', linterOptions: { reportUnusedDisableDirectives: 'off' } },
@@ -164,7 +170,10 @@ export async function checkStatic(options: StaticOptions = {}): Promise<StaticRe
     }
   }
   if (typescriptUnparsed && !(await typescriptParser())) {
-    throw new MissingPeerError({ pkg: 'typescript-eslint', feature: `${FEATURE} on TypeScript files` });
+    throw new MissingPeerError({
+      pkg: 'typescript-eslint',
+      feature: `${FEATURE} on TypeScript files`,
+    });
   }
   return report;
 }
@@ -173,7 +182,12 @@ export async function checkStatic(options: StaticOptions = {}): Promise<StaticRe
 export function formatStatic(report: StaticReport): string {
   const lines: string[] = [];
   for (const f of report.findings) {
-    lines.push(`${f.file}:${f.line}:${f.column}  ${f.rule}`, `  ${f.problem}`, `  fix: ${f.fix}`, '');
+    lines.push(
+      `${f.file}:${f.line}:${f.column}  ${f.rule}`,
+      `  ${f.problem}`,
+      `  fix: ${f.fix}`,
+      '',
+    );
   }
   for (const f of report.failures) lines.push(`${f.file}:${f.line}  could not check: ${f.message}`);
   if (report.failures.length > 0) lines.push('');

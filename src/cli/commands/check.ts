@@ -25,7 +25,9 @@ async function runStatic(paths: string[], options: CheckOptions): Promise<void> 
   // Loaded here, not at the top: other commands never load the ESLint plugin.
   const { checkStatic, exitCodeOf, formatStatic } = await import('../../check/static.js');
   const report = await checkStatic({ paths, cwd: options.cwd });
-  process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatic(report));
+  process.stdout.write(
+    options.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatic(report),
+  );
   if (report.files === 0) couldNotRun('no JavaScript or TypeScript files to check');
   else process.exitCode = exitCodeOf(report);
 }
@@ -55,7 +57,9 @@ export function register(program: Command): void {
         else await runDynamic(args);
       } catch (err) {
         const reason =
-          err instanceof DroveError ? `${err.message} (${err.code})` : String((err as Error)?.message ?? err);
+          err instanceof DroveError
+            ? `${err.message} (${err.code})`
+            : String((err as Error)?.message ?? err);
         couldNotRun(reason);
       }
     });
