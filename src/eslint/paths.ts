@@ -96,7 +96,9 @@ export function pathLeaves(
         return;
       case 'Identifier': {
         if (BORING_IDS.has(node.name)) return;
-        leaves.add(`id:${node.name}`);
+        // Keyed by binding, not by name: two different `file` variables are different places.
+        const def = findVariable(context, node)?.defs[0];
+        leaves.add(def ? `id:${node.name}@${def.name.range?.[0] ?? ''}` : `id:${node.name}`);
         const init = followConst(context, node);
         if (init) for (const leaf of pathLeaves(context, init, depth + 1)) leaves.add(leaf);
         return;

@@ -16,6 +16,12 @@ js.run('drove/no-local-files', rule, {
     `const fs = require('fs'); const path = require('path');
      const log = fs.createWriteStream(path.join(__dirname, 'access.log'), { flags: 'a' });
      const page = fs.readFileSync(path.join(__dirname, 'views', 'index.html'));`,
+    // An existence check is not reading the data back; nor is a different binding of the same name.
+    `const fs = require('fs'); const path = require('path');
+     function snapshot(dir, state) { if (!fs.existsSync(dir)) return; fs.writeFileSync(path.join(dir, 'db.json'), state); }`,
+    `const fs = require('fs');
+     function save(file, data) { fs.writeFileSync(file, data); }
+     fs.watch('.', (event, file) => console.log(fs.readFileSync(file, 'utf8')));`,
     // Only read (templates, static files).
     `const express = require('express'); app.use(express.static(path.join(__dirname, 'public')));`,
     // Memory uploads and temp uploads.

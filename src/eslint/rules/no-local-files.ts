@@ -7,8 +7,8 @@
  * - an `fs`/`fs-extra` write (`writeFile`, `appendFile`, `createWriteStream`, `copyFile`,
  *   `rename`, `outputJson`, …) to a path that is not under the OS temp directory or drove
  *   scratch, when the same file also reads a path built from the same names or literal
- *   segments (`readFile`, `createReadStream`, `existsSync`, `readdir`, `res.sendFile`,
- *   `express.static`, …). A log written and never read is not reported;
+ *   segments (`readFile`, `createReadStream`, `readdir`, `res.sendFile`, `express.static`, …;
+ *   an existence check is not a read). A log written and never read is not reported;
  * - file-backed stores: lowdb's file adapters, nedb with a `filename`, node-persist,
  *   node-json-db;
  * - uploads to a local folder: multer's `dest` or `diskStorage({ destination })`, formidable's
@@ -84,14 +84,6 @@ const READS = new Set([
   'readJSONSync',
   'readdir',
   'readdirSync',
-  'existsSync',
-  'exists',
-  'pathExists',
-  'pathExistsSync',
-  'stat',
-  'statSync',
-  'access',
-  'accessSync',
   'open',
   'openSync',
 ]);
