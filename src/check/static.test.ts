@@ -80,6 +80,21 @@ describe('checkStatic errors', () => {
     expect((err as DroveError).message).toContain(`npm install ${pkg}`);
   });
 
+  it('parses a CommonJS file that is not a valid ES module as CommonJS', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'drove-check-cjs-'));
+    writeFileSync(
+      path.join(dir, 'server.js'),
+      "var session = require('express-session');\n" +
+        'if (require.main !== module) return;\n' +
+        "app.use(session({ secret: 's' }));\n",
+    );
+    const report = await checkStatic({ cwd: dir }).finally(() => rmSync(dir, { recursive: true }));
+    expect(report.failures).toEqual([]);
+    expect(report.findings.map((f) => `${f.file}:${f.line} ${f.rule}`)).toEqual([
+      'server.js:3 drove/no-memory-session-store',
+    ]);
+  });
+
   it('reports a file it cannot parse as a failure, exit 2', async () => {
     // Written at run time: a broken file in the tree would break the formatter's run.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'drove-check-broken-'));

@@ -64,6 +64,7 @@ export const DEFAULT_IGNORES = [
 
 const FEATURE = 'drove check --static';
 const TS_FILES = /\.(ts|mts|cts|tsx)$/;
+const JS_FILES = /\.(js|jsx)$/;
 
 function isMissing(err: unknown): boolean {
   const code = (err as { code?: string } | undefined)?.code;
@@ -94,7 +95,9 @@ async function typescriptParser(): Promise<Linter.Parser | undefined> {
 }
 
 /** The config `drove check --static` lints with: the recommended rules, JS and TS parsers. */
-export async function staticConfig(): Promise<Linter.Config[]> {
+export async function staticConfig(
+  javascript: 'module' | 'commonjs' = 'module',
+): Promise<Linter.Config[]> {
   const parser = await typescriptParser();
   return [
     { name: 'drove/ignores', ignores: DEFAULT_IGNORES },
@@ -103,7 +106,7 @@ export async function staticConfig(): Promise<Linter.Config[]> {
       files: ['**/*.{js,mjs,jsx}'],
       languageOptions: {
         ecmaVersion: 'latest',
-        sourceType: 'module',
+        sourceType: javascript,
         parserOptions: { ecmaFeatures: { jsx: true } },
       },
     },
@@ -139,14 +142,33 @@ export async function checkStatic(options: StaticOptions = {}): Promise<StaticRe
       throw new InvalidOptionError({ option: 'PATHS', reason: `no such file or folder: ${p}` });
   }
   const { ESLint: ESLintClass } = await loadPeer('eslint', () => import('eslint'));
-  const eslint: ESLint = new ESLintClass({
-    cwd,
-    overrideConfigFile: true,
-    overrideConfig: await staticConfig(),
-    errorOnUnmatchedPattern: false,
-    warnIgnored: false,
-  });
-  const results = await eslint.lintFiles(paths);
+  const lint = async (files: string[], javascript: 'module' | 'commonjs') => {
+    const eslint: ESLint = new ESLintClass({
+      cwd,
+      overrideConfigFile: true,
+      overrideConfig: await staticConfig(javascript),
+      errorOnUnmatchedPattern: false,
+      warnIgnored: false,
+    });
+    return eslint.lintFiles(files);
+  };
+  const results = await lint(paths, 'module');
+  // A .js file is parsed as an ES module first (CommonJS code nearly always parses as one);
+  // one that does not (top-level `return`, `with`, sloppy-mode syntax) gets a second try as CommonJS.
+  const unparsed = results.filter(
+    (r) => JS_FILES.test(r.filePath) && r.messages.some((m) => m.fatal),
+  );
+  if (unparsed.length > 0) {
+    const retried = await lint(
+      unparsed.map((r) => r.filePath),
+      'commonjs',
+    );
+    for (const again of retried) {
+      if (again.messages.some((m) => m.fatal)) continue;
+      const at = results.findIndex((r) => r.filePath === again.filePath);
+      if (at !== -1) results[at] = again;
+    }
+  }
   const report: StaticReport = { files: results.length, findings: [], failures: [] };
   let typescriptUnparsed = false;
   for (const result of results) {
