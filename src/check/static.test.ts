@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DroveError } from '../errors.js';
 import { rules } from '../eslint/index.js';
-import { checkStatic, exitCodeOf, formatStatic, loadPeer } from './static.js';
+import { checkStatic, exitCodeOf, formatStatic } from './static.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const fixtures = path.join(root, 'test/check/static');
@@ -72,12 +72,23 @@ describe('checkStatic errors', () => {
     });
   });
 
-  it('turns a peer that is not installed into DROVE_ERR_MISSING_PEER with the install command', async () => {
-    const pkg = 'eslint-drove-never-installed';
-    const err = await loadPeer(pkg, () => import(pkg)).catch((e: unknown) => e);
+  it('without eslint installed, fails with DROVE_ERR_MISSING_PEER and the install command', async () => {
+    const eslint = 'eslint-drove-never-installed';
+    const cwd = path.join(fixtures, 'no-memory-session-store', 'app');
+    const err = await checkStatic({ cwd, peers: { eslint } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DroveError);
     expect((err as DroveError).code).toBe('DROVE_ERR_MISSING_PEER');
-    expect((err as DroveError).message).toContain(`npm install ${pkg}`);
+    expect((err as DroveError).message).toContain(`npm install ${eslint}`);
+  });
+
+  it('without typescript-eslint, checks JavaScript but fails on TypeScript with the install command', async () => {
+    const peers = { typescriptEslint: 'typescript-eslint-drove-never-installed' };
+    const js = await checkStatic({ cwd: path.join(fixtures, 'no-runtime-assets', 'app'), peers });
+    expect(js.findings.length).toBeGreaterThan(0);
+    const cwd = path.join(fixtures, 'no-module-state', 'app');
+    const err = await checkStatic({ cwd, peers }).catch((e: unknown) => e);
+    expect((err as DroveError).code).toBe('DROVE_ERR_MISSING_PEER');
+    expect((err as DroveError).message).toContain('npm install typescript-eslint');
   });
 
   it('parses a CommonJS file that is not a valid ES module as CommonJS', async () => {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { ESLint, Linter } from 'eslint';
 import { InvalidOptionError, MissingPeerError } from '../errors.js';
 import plugin, { FIX_SEPARATOR, fixOf } from '../eslint/index.js';
+import { importPeer } from '../stores/_utils.js';
 
 /** One finding: where, which rule, what is wrong and what to do. */
 export interface StaticFinding {
@@ -42,6 +43,11 @@ export interface StaticOptions {
   paths?: string[];
   /** Root of the app; default `process.cwd()`. */
   cwd?: string;
+  /**
+   * The peers' package names (default `eslint`, `typescript-eslint`). Only the tests change
+   * them, to a name that is really not installed.
+   */
+  peers?: { eslint?: string; typescriptEslint?: string };
 }
 
 /** Never the app's own code: dependencies, build output, tests, and browser-side assets. */
@@ -66,39 +72,23 @@ const FEATURE = 'drove check --static';
 const TS_FILES = /\.(ts|mts|cts|tsx)$/;
 const JS_FILES = /\.(js|jsx)$/;
 
-function isMissing(err: unknown): boolean {
-  const code = (err as { code?: string } | undefined)?.code;
-  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
-}
-
-/**
- * Load an optional peer, turning "not installed" into DROVE_ERR_MISSING_PEER. `load` is a
- * parameter so that the test can point it at a package that really is not installed.
- */
-export async function loadPeer<T>(pkg: string, load: () => Promise<T>): Promise<T> {
+/** typescript-eslint's parser, or undefined when it is not installed (no TS files: no need). */
+async function typescriptParser(pkg: string): Promise<Linter.Parser | undefined> {
   try {
-    return await load();
-  } catch (err) {
-    if (isMissing(err)) throw new MissingPeerError({ pkg, feature: FEATURE }, { cause: err });
-    throw err;
-  }
-}
-
-async function typescriptParser(): Promise<Linter.Parser | undefined> {
-  try {
-    const tseslint = await import('typescript-eslint');
+    const tseslint = (await import(pkg)) as typeof import('typescript-eslint');
     return tseslint.parser as Linter.Parser;
   } catch (err) {
-    if (isMissing(err)) return undefined;
+    const code = (err as { code?: string } | undefined)?.code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return undefined;
     throw err;
   }
 }
 
 /** The config `drove check --static` lints with: the recommended rules, JS and TS parsers. */
-export async function staticConfig(
+export function staticConfig(
   javascript: 'module' | 'commonjs' = 'module',
-): Promise<Linter.Config[]> {
-  const parser = await typescriptParser();
+  parser?: Linter.Parser,
+): Linter.Config[] {
   return [
     { name: 'drove/ignores', ignores: DEFAULT_IGNORES },
     {
@@ -141,12 +131,18 @@ export async function checkStatic(options: StaticOptions = {}): Promise<StaticRe
     if (!existsSync(path.resolve(cwd, p)))
       throw new InvalidOptionError({ option: 'PATHS', reason: `no such file or folder: ${p}` });
   }
-  const { ESLint: ESLintClass } = await loadPeer('eslint', () => import('eslint'));
+  const eslintPkg = options.peers?.eslint ?? 'eslint';
+  const { ESLint: ESLintClass } = await importPeer(
+    eslintPkg,
+    FEATURE,
+    () => import(eslintPkg) as Promise<typeof import('eslint')>,
+  );
+  const parser = await typescriptParser(options.peers?.typescriptEslint ?? 'typescript-eslint');
   const lint = async (files: string[], javascript: 'module' | 'commonjs') => {
     const eslint: ESLint = new ESLintClass({
       cwd,
       overrideConfigFile: true,
-      overrideConfig: await staticConfig(javascript),
+      overrideConfig: staticConfig(javascript, parser),
       errorOnUnmatchedPattern: false,
       warnIgnored: false,
     });
@@ -177,8 +173,7 @@ export async function checkStatic(options: StaticOptions = {}): Promise<StaticRe
       // Not ours: a configuration comment for a rule this config does not have, and the like.
       if (!message.fatal && !message.ruleId?.startsWith('drove/')) continue;
       if (message.fatal || !message.ruleId) {
-        if (TS_FILES.test(file) && /parser|Unexpected token|reserved word/i.test(message.message))
-          typescriptUnparsed = true;
+        if (TS_FILES.test(file) && !parser) typescriptUnparsed = true;
         report.failures.push({ file, line: message.line ?? 0, message: message.message });
         continue;
       }
@@ -193,7 +188,8 @@ export async function checkStatic(options: StaticOptions = {}): Promise<StaticRe
       });
     }
   }
-  if (typescriptUnparsed && !(await typescriptParser())) {
+  // Without typescript-eslint, TS files went through the JavaScript parser: say what to install.
+  if (typescriptUnparsed) {
     throw new MissingPeerError({
       pkg: 'typescript-eslint',
       feature: `${FEATURE} on TypeScript files`,
