@@ -91,6 +91,22 @@ describe('checkStatic errors', () => {
     expect((err as DroveError).message).toContain('npm install typescript-eslint');
   });
 
+  it('honours eslint-disable comments for drove rules, and ignores those for rules it does not run', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'drove-check-disable-'));
+    writeFileSync(
+      path.join(dir, 'metrics.js'),
+      '/* eslint-disable @typescript-eslint/no-explicit-any */\nlet hits = 0;\n' +
+        "app.get('/', (req, res) => {\n" +
+        '  // eslint-disable-next-line drove/no-module-state -- a per-process metric, scraped per instance\n' +
+        '  hits++;\n  res.end();\n});\n' +
+        "app.get('/b', (req, res) => { hits = 0; res.end(); });\n",
+    );
+    const report = await checkStatic({ cwd: dir }).finally(() => rmSync(dir, { recursive: true }));
+    expect(report.failures).toEqual([]);
+    // The second write, not disabled, is the one reported.
+    expect(report.findings.map((f) => `${f.file}:${f.line}`)).toEqual(['metrics.js:8']);
+  });
+
   it('parses a CommonJS file that is not a valid ES module as CommonJS', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'drove-check-cjs-'));
     writeFileSync(

@@ -43,6 +43,16 @@ js.run('drove/no-module-state', rule, {
   ],
   invalid: [
     {
+      // One finding per function, so that disabling one site does not hide the others.
+      code: `let hits = 0;
+             app.get('/', (req, res) => { hits++; hits++; res.json({ hits }); });
+             app.post('/reset', (req, res) => { hits = 0; res.end(); });`,
+      errors: [
+        { messageId: 'moduleState', line: 2 },
+        { messageId: 'moduleState', line: 3 },
+      ],
+    },
+    {
       code: `let hits = 0; app.get('/', (req, res) => { hits++; res.json({ hits }); });`,
       errors: [{ messageId: 'moduleState', data: { name: 'hits', where: 'a request handler' } }],
     },

@@ -353,12 +353,17 @@ export const noModuleState: DroveRule = {
         if (variables.length === 0) return;
         const kinds = analyseFunctions(context);
         for (const variable of variables) {
+          // One finding per binding and function: the first write there is enough to act on,
+          // and a disable comment on it does not hide the writes of other functions.
+          const reported = new Set<AnyNode>();
           for (const ref of variable.references) {
             const write = writeOf(ref);
             if (!write) continue;
             const fn = enclosingFunction(write.node);
             const kind = fn && kinds.get(fn);
-            if (!kind || !counts(context, write, variable, kind)) continue;
+            if (!fn || !kind || reported.has(fn) || !counts(context, write, variable, kind))
+              continue;
+            reported.add(fn);
             context.report({
               node: write.node,
               messageId: 'moduleState',
@@ -367,7 +372,6 @@ export const noModuleState: DroveRule = {
                 where: kind === 'handler' ? 'a request handler' : 'an exported function',
               },
             });
-            break; // one finding per binding: the first write is enough to act on
           }
         }
       },
