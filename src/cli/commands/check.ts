@@ -28,7 +28,10 @@ async function runStatic(paths: string[], options: CheckOptions): Promise<void> 
   process.stdout.write(
     options.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatic(report),
   );
-  if (report.files === 0) couldNotRun('no JavaScript or TypeScript files to check');
+  if (report.files === 0)
+    couldNotRun(
+      'no JavaScript or TypeScript files to check (node_modules, build output, public/ and tests are skipped)',
+    );
   else process.exitCode = exitCodeOf(report);
 }
 
