@@ -65,6 +65,18 @@ describe('checkStatic on the example app', () => {
   });
 });
 
+describe('checkStatic on code of every shape', () => {
+  it("runs over express's, fastify's and hono's own sources without a rule crashing", async () => {
+    let files = 0;
+    for (const dir of ['express', 'fastify/lib', 'hono/dist/cjs']) {
+      const report = await checkStatic({ cwd: path.join(root, 'node_modules', dir) });
+      expect(report.failures, dir).toEqual([]);
+      files += report.files;
+    }
+    expect(files).toBeGreaterThan(150);
+  }, 120_000);
+});
+
 describe('checkStatic errors', () => {
   it('rejects a path that does not exist with DROVE_ERR_INVALID_OPTION', async () => {
     await expect(checkStatic({ cwd: fixtures, paths: ['no-such-folder'] })).rejects.toMatchObject({
