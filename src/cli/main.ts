@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { DroveError } from '../errors.js';
 import { register as registerBalance } from './commands/balance.js';
 import { register as registerBuild } from './commands/build.js';
+import { register as registerCheck } from './commands/check.js';
 import { register as registerExport } from './commands/export.js';
 import { register as registerRunner } from './commands/runner.js';
 
@@ -26,6 +27,7 @@ registerRunner(program);
 registerBuild(program);
 registerExport(program);
 registerBalance(program);
+registerCheck(program);
 
 try {
   await program.parseAsync(process.argv);
