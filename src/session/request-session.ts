@@ -266,7 +266,8 @@ export class RequestSession<T extends SessionData = SessionData> {
   /** A Set-Cookie line to send beside the session's own at commit (clearing an old cookie). */
   alsoSend(line: string): void {
     this.#assertNotSealed('alsoSend()');
-    (this.#extraCookies ??= []).push(line);
+    this.#extraCookies ??= [];
+    this.#extraCookies.push(line);
   }
 
   /**
