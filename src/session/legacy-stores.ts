@@ -11,12 +11,19 @@ import type { LegacyStore } from './migrate.js';
 
 type Callback<T> = (err: unknown, value?: T) => void;
 
+/** A LegacyStore drove opened: `close()` releases its connection (never a client you passed in). */
+export interface ClosableLegacyStore extends LegacyStore {
+  close(): Promise<void>;
+}
+
 /** A LegacyStore over promise-returning get/destroy. */
 function callbackStore(
   get: (sid: string) => Promise<unknown>,
   destroy: (sid: string) => Promise<void>,
-): LegacyStore {
+  close: () => Promise<void>,
+): ClosableLegacyStore {
   return {
+    close,
     get: (sid: string, cb: Callback<unknown>) => {
       get(sid).then((value) => cb(null, value), cb);
     },
@@ -40,15 +47,18 @@ export interface LegacyRedisOptions {
  * @example
  * session({ store, migrateFrom: { secrets: [process.env.OLD_SECRET!], idSecret, store: legacyRedisStore({ url: process.env.REDIS_URL }) } })
  */
-export function legacyRedisStore(options: LegacyRedisOptions): LegacyStore {
+export function legacyRedisStore(options: LegacyRedisOptions): ClosableLegacyStore {
   const prefix = options.prefix ?? 'sess:';
   let client: Promise<Redis> | undefined;
   const open = () => {
     client ??= options.client
       ? Promise.resolve(options.client)
-      : importPeer('ioredis', 'legacyRedisStore', () => import('ioredis')).then(
-          ({ Redis }) => new Redis(options.url ?? 'redis://127.0.0.1:6379', { lazyConnect: false }),
-        );
+      : importPeer('ioredis', 'legacyRedisStore', () => import('ioredis')).then(({ Redis }) => {
+          const own = new Redis(options.url ?? 'redis://127.0.0.1:6379');
+          // Connection errors reach the calls that fail; unheard, ioredis would log each one.
+          own.on('error', () => undefined);
+          return own;
+        });
     return client;
   };
   return callbackStore(
@@ -58,6 +68,9 @@ export function legacyRedisStore(options: LegacyRedisOptions): LegacyStore {
     },
     async (sid) => {
       await (await open()).del(prefix + sid);
+    },
+    async () => {
+      if (client && !options.client) (await client).disconnect();
     },
   );
 }
@@ -76,7 +89,7 @@ export interface LegacyPostgresOptions {
  * The sessions connect-pg-simple wrote (`session(sid, sess json, expire)`), as a LegacyStore.
  * An expired row counts as absent, as it does for connect-pg-simple.
  */
-export function legacyPostgresStore(options: LegacyPostgresOptions): LegacyStore {
+export function legacyPostgresStore(options: LegacyPostgresOptions): ClosableLegacyStore {
   const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
   const table =
     (options.schemaName ? `${quote(options.schemaName)}.` : '') +
@@ -85,9 +98,12 @@ export function legacyPostgresStore(options: LegacyPostgresOptions): LegacyStore
   const open = () => {
     pool ??= options.pool
       ? Promise.resolve(options.pool)
-      : importPeer('pg', 'legacyPostgresStore', () => import('pg')).then(
-          ({ default: pg }) => new pg.Pool({ connectionString: options.url, max: 2 }),
-        );
+      : importPeer('pg', 'legacyPostgresStore', () => import('pg')).then(({ default: pg }) => {
+          const own = new pg.Pool({ connectionString: options.url, max: 2 });
+          // An idle client's error (a server restart) must not crash the process; calls retry.
+          own.on('error', () => undefined);
+          return own;
+        });
     return pool;
   };
   return callbackStore(
@@ -101,6 +117,9 @@ export function legacyPostgresStore(options: LegacyPostgresOptions): LegacyStore
     },
     async (sid) => {
       await (await open()).query(`DELETE FROM ${table} WHERE sid = $1`, [sid]);
+    },
+    async () => {
+      if (pool && !options.pool) await (await pool).end();
     },
   );
 }
