@@ -7,7 +7,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { parseCookie, stringifySetCookie } from 'cookie';
-import { InvalidOptionError } from '../errors.js';
+import { InvalidOptionError, StoreUnavailableError } from '../errors.js';
 
 /**
  * The old store, as express-session stores are (connect-redis, connect-pg-simple, …): `get` and
@@ -127,7 +127,7 @@ export class Migration {
     oldId: string,
   ): Promise<{ data: Record<string, unknown>; owner: string | undefined } | undefined> {
     const store = this.#options.store;
-    const found = await settle<unknown>((cb) => store.get(oldId, cb));
+    const found = await settle<unknown>((cb) => store.get(oldId, cb)).catch(unavailable);
     if (found === null || typeof found !== 'object') return undefined;
     const data: Record<string, unknown> = Object.create(null);
     for (const [key, value] of Object.entries(found)) if (key !== 'cookie') data[key] = value;
@@ -139,13 +139,19 @@ export class Migration {
   async retire(oldId: string): Promise<void> {
     const store = this.#options.store;
     if (this.#options.oldSession === 'keep' || typeof store.destroy !== 'function') return;
-    await settle<unknown>((cb) => store.destroy!(oldId, cb));
+    await settle<unknown>((cb) => store.destroy!(oldId, cb)).catch(unavailable);
   }
 
   /** The Set-Cookie line that makes the browser drop the old cookie. */
   get clearOldCookie(): string {
     return this.#clearLine;
   }
+}
+
+/** An old store's failure is an outage like any other: 503 with Retry-After, never a logout. */
+function unavailable(err: unknown): never {
+  const reason = err instanceof Error ? err.message : String(err);
+  throw new StoreUnavailableError({ store: 'migrateFrom', reason }, { cause: err });
 }
 
 /**

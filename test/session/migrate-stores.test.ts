@@ -108,6 +108,17 @@ describe('from connect-pg-simple', () => {
     expect(await sessions.listOf('u1')).toHaveLength(1);
   });
 
+  it('an old store that cannot be reached is a 503 store outage, not a logout', async () => {
+    const legacy = legacyPostgresStore({ url: 'postgres://postgres@127.0.0.1:1/none' });
+    closers.push(() => legacy.close());
+    const options = { secrets: 'pg-secret', idSecret: ID_SECRET, store: legacy };
+    await expect(
+      visit(options, droveStore(), expressCookie('pg-ada', 'pg-secret')),
+    ).rejects.toEqual(
+      expect.objectContaining({ code: 'DROVE_ERR_STORE_UNAVAILABLE', statusCode: 503 }),
+    );
+  });
+
   it('the connect-pg-simple store object itself works as the generic store', async () => {
     const options = { secrets: 'pg-secret', idSecret: ID_SECRET, store: pgStore as LegacyStore };
     const res = await visit(options, droveStore(), expressCookie('pg-bob', 'pg-secret'));
