@@ -457,8 +457,9 @@ export class RequestSession<T extends SessionData = SessionData> {
     const now = ctx.now();
     const ttl = ctx.ttlFor(loaded.createdAt);
     const remaining = loaded.expiresAt - now;
-    const throttled = !this.#touchForced && ttl - remaining < ctx.touchAfter * ctx.idleMs;
-    if (throttled || ttl <= remaining) return [];
+    // touch() asked for it: always, one round trip. Otherwise only once the throttle allows.
+    const due = ttl - remaining >= ctx.touchAfter * ctx.idleMs && ttl > remaining;
+    if (!this.#touchForced && !due) return [];
     const expiresAt = await ctx.touch(loaded.key, Math.ceil(ttl));
     ctx.emit?.({ type: 'touch' });
     // Gone meanwhile (destroyed elsewhere): leave the cookie alone, it unlocks nothing.
