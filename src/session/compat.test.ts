@@ -4,12 +4,14 @@
  * cookie checks (migrate.ts). Over a real in-memory SQLite store.
  */
 import { createHmac } from 'node:crypto';
+import session from 'express-session';
 import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { countingStore } from '../../test/session/stores.js';
 import { createSqliteStore } from '../stores/sqlite.js';
 import type { Store } from '../stores/types.js';
 import { isWellFormedId, storeKeyOf } from './id.js';
-import { Migration } from './migrate.js';
+import { type LegacyStore, Migration } from './migrate.js';
 import { createSessions, type SessionRequest } from './sessions.js';
 
 const stores: Store[] = [];
@@ -123,5 +125,34 @@ describe('Migration', () => {
     expect(isWellFormedId(m.newId('abc'))).toBe(true);
     expect(m.newId('abc')).not.toBe(m.newId('abd'));
     expect(m.newId('abc')).not.toBe(other.newId('abc'));
+  });
+});
+
+describe('a migrated session meets the schema', () => {
+  it('invalid old data throw DROVE_ERR_SESSION_INVALID_DATA, or start fresh with discard', async () => {
+    const memory = new session.MemoryStore();
+    await new Promise<void>((resolve) =>
+      memory.set('old-1', { cookie: { originalMaxAge: null }, userId: 42 } as never, () =>
+        resolve(),
+      ),
+    );
+    const secret = 'old-secret';
+    const sig = createHmac('sha256', secret).update('old-1').digest('base64').replace(/=+$/, '');
+    const cookie = `connect.sid=${encodeURIComponent(`s:old-1.${sig}`)}`;
+    const schema = z.object({ userId: z.string().optional() });
+    const migrateFrom = {
+      secrets: secret,
+      store: memory as LegacyStore,
+      idSecret: 'z'.repeat(32),
+      oldSession: 'keep' as const,
+    };
+    const strict = createSessions({ store: sqlite(), schema, migrateFrom });
+    await expect(strict.load(req(cookie))).rejects.toMatchObject({
+      code: 'DROVE_ERR_SESSION_INVALID_DATA',
+    });
+    const lenient = createSessions({ store: sqlite(), schema, migrateFrom, onInvalid: 'discard' });
+    const fresh = await lenient.load(req(cookie));
+    expect(fresh.session.isNew).toBe(true);
+    expect({ ...fresh.session }).toEqual({});
   });
 });

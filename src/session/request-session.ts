@@ -288,7 +288,16 @@ export class RequestSession<T extends SessionData = SessionData> {
     session.#id = id;
     let entry = await ctx.get(key);
     if (!entry) {
-      const old = await source();
+      let old = await source();
+      if (old && ctx.schema) {
+        // Old data meet the schema like any loaded session (onInvalid: 'discard' drops them).
+        try {
+          old = { ...old, data: await session.#validate(old.data) };
+        } catch (err) {
+          if (!(ctx.discardInvalid && err instanceof DroveError)) throw err;
+          return undefined;
+        }
+      }
       if (old) {
         const createdAt = ctx.now();
         const ttlMs = Math.ceil(ctx.ttlFor(createdAt));
@@ -470,15 +479,21 @@ export class RequestSession<T extends SessionData = SessionData> {
 
   async #decode(entry: StoreEntry, key: string): Promise<StoredRecord> {
     const record = this.#ctx.codec.decode(entry.value, key);
+    if (!this.#ctx.schema) return record;
+    return { ...record, data: await this.#validate(record.data) };
+  }
+
+  /** The schema's output for `data`, or DROVE_ERR_SESSION_INVALID_DATA. */
+  async #validate(data: Record<string, unknown>): Promise<Record<string, unknown>> {
     const schema = this.#ctx.schema;
-    if (!schema) return record;
-    const result = await schema['~standard'].validate(record.data);
+    if (!schema) return data;
+    const result = await schema['~standard'].validate(data);
     if (result.issues) {
       const issue = result.issues[0];
       const path = issue?.path?.map((p) => (typeof p === 'object' ? p.key : p)).join('.');
       throw new SessionInvalidDataError({ reason: `${path ? `${path}: ` : ''}${issue?.message}` });
     }
-    return { ...record, data: result.value as Record<string, unknown> };
+    return result.value as Record<string, unknown>;
   }
 
   // -------------------------------------------------------------------------------------------
