@@ -4,9 +4,9 @@
  * cookie checks (migrate.ts). Over a real in-memory SQLite store.
  */
 import { createHmac } from 'node:crypto';
-import session from 'express-session';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { expressSession } from '../../test/session/old-packages.js';
 import { countingStore } from '../../test/session/stores.js';
 import { createSqliteStore } from '../stores/sqlite.js';
 import type { Store } from '../stores/types.js';
@@ -130,7 +130,7 @@ describe('Migration', () => {
 
 describe('a migrated session meets the schema', () => {
   it('invalid old data throw DROVE_ERR_SESSION_INVALID_DATA, or start fresh with discard', async () => {
-    const memory = new session.MemoryStore();
+    const memory = new expressSession.MemoryStore();
     await new Promise<void>((resolve) =>
       memory.set('old-1', { cookie: { originalMaxAge: null }, userId: 42 } as never, () =>
         resolve(),

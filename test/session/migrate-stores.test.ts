@@ -9,8 +9,6 @@ import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import connectPgSimple from 'connect-pg-simple';
-import session from 'express-session';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { legacyPostgresStore } from '../../src/session/legacy-stores.js';
@@ -19,6 +17,7 @@ import { createSessions } from '../../src/session/sessions.js';
 import { createStore } from '../../src/stores/index.js';
 import type { Store } from '../../src/stores/types.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { connectPgSimple, expressSession, type OldStore } from './old-packages.js';
 
 const ID_SECRET = 'drove-migration-secret-0123456789abcdef';
 /** A cookie value signed as express-session's cookie-signature does. */
@@ -65,11 +64,11 @@ async function visit(options: MigrateFromOptions, store: Store, cookie: string) 
 describe('from connect-pg-simple', () => {
   let db: TestDatabase;
   let pool: pg.Pool;
-  let pgStore: session.Store;
+  let pgStore: OldStore;
   beforeAll(async () => {
     db = await createTestDatabase();
     pool = new pg.Pool({ connectionString: db.url, max: 2 });
-    const PgStore = connectPgSimple(session);
+    const PgStore = connectPgSimple(expressSession);
     pgStore = new PgStore({ pool, createTableIfMissing: true, pruneSessionInterval: false });
     await callback((cb) =>
       pgStore.set('pg-ada', oldSession({ passport: { user: 'u1' } }) as never, cb),
@@ -128,9 +127,9 @@ describe('from connect-pg-simple', () => {
 });
 
 describe("express-session's MemoryStore as the generic store, and the cookie formats", () => {
-  let memory: session.MemoryStore;
+  let memory: OldStore;
   beforeAll(async () => {
-    memory = new session.MemoryStore();
+    memory = new expressSession.MemoryStore();
     for (const id of ['m-1', 'm-2', 'm-3', 'f-1']) {
       await callback((cb) => memory.set(id, oldSession({ who: id }) as never, cb));
     }
