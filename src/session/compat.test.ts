@@ -35,10 +35,10 @@ describe('saveNow()', () => {
     const first = await sessions.load(req());
     first.session.a = 1;
     await first.saveNow();
-    expect(first.id).toBeDefined();
-    expect(await store.get(storeKeyOf(first.id!))).toBeDefined();
+    expect(first.storedId).toBeDefined();
+    expect(await store.get(storeKeyOf(first.storedId!))).toBeDefined();
     const cookie = cookieOf(await first.commit());
-    expect(cookie).toBe(`drove.sid=${first.id}`);
+    expect(cookie).toBe(`drove.sid=${first.storedId}`);
 
     const again = await sessions.load(req(cookie));
     store.reset();
@@ -59,9 +59,9 @@ describe('saveNow()', () => {
     const login = await sessions.load(req(cookie));
     await login.session.regenerate({ keepData: true });
     await login.saveNow();
-    expect(`drove.sid=${login.id}`).not.toBe(cookie);
+    expect(`drove.sid=${login.storedId}`).not.toBe(cookie);
     expect((await sessions.load(req(cookie))).session.isNew).toBe(true);
-    expect(cookieOf(await login.commit())).toBe(`drove.sid=${login.id}`);
+    expect(cookieOf(await login.commit())).toBe(`drove.sid=${login.storedId}`);
   });
 
   it('on a session destroyed meanwhile throws DROVE_ERR_SESSION_DESTROYED', async () => {

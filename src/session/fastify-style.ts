@@ -11,7 +11,7 @@ import { answerFor } from './respond.js';
 import type { RegenerateOptions, Session, SessionControls, SessionData } from './types.js';
 
 /** A Node-style callback, as @fastify/session's methods take. */
-export type SessionCallback = (err?: unknown) => void;
+export type FastifySessionCallback = (err?: unknown) => void;
 
 /** The @fastify/session methods a drove session has on Fastify and Hono. */
 export interface FastifyStyleControls<T extends SessionData> {
@@ -21,7 +21,7 @@ export interface FastifyStyleControls<T extends SessionData> {
   set<K extends keyof T & string>(key: K, value: T[K] | undefined): void;
   /** Write what changed now instead of when the response is sent. */
   save(): Promise<void>;
-  save(callback: SessionCallback): void;
+  save(callback: FastifySessionCallback): void;
   /** Extend the session's expiry when the response is sent, even if the touch throttle would wait. */
   touch(): void;
   /** The id in the cookie; undefined while the session has no store entry yet (new and unsaved). */
@@ -31,14 +31,14 @@ export interface FastifyStyleControls<T extends SessionData> {
    * all. The new entry is written and the old one deleted when the response is sent.
    */
   regenerate(keysOrOptions?: string[] | RegenerateOptions): Promise<void>;
-  regenerate(callback: SessionCallback): void;
-  regenerate(keys: string[], callback: SessionCallback): void;
+  regenerate(callback: FastifySessionCallback): void;
+  regenerate(keys: string[], callback: FastifySessionCallback): void;
   /** Delete the session now and clear the cookie. */
   destroy(): Promise<void>;
-  destroy(callback: SessionCallback): void;
+  destroy(callback: FastifySessionCallback): void;
   /** The same as `destroy()`. */
   delete(): Promise<void>;
-  delete(callback: SessionCallback): void;
+  delete(callback: FastifySessionCallback): void;
 }
 
 /** The session on Fastify and Hono: data as plain properties, drove's controls, @fastify/session's methods. */
@@ -92,7 +92,7 @@ export function fastifyStyle<T extends SessionData>(
       throw withFrameworkAnswer(err, retryAfterSeconds);
     };
     // A callback, when given, gets the outcome; otherwise the caller gets the promise.
-    const run = <R>(work: () => Promise<R>, callback?: SessionCallback) => {
+    const run = <R>(work: () => Promise<R>, callback?: FastifySessionCallback) => {
       let pending: Promise<R>;
       try {
         pending = work().catch(fail);
@@ -103,7 +103,7 @@ export function fastifyStyle<T extends SessionData>(
       pending.then(() => callback(), callback);
       return undefined;
     };
-    const destroy = (callback?: SessionCallback) => run(() => inner.destroy(), callback);
+    const destroy = (callback?: FastifySessionCallback) => run(() => inner.destroy(), callback);
     return {
       get: (key: string) => inner[key],
       set: (key: string, value: unknown) => {
@@ -112,7 +112,7 @@ export function fastifyStyle<T extends SessionData>(
         }
         inner[key] = value;
       },
-      save: (callback?: SessionCallback) => run(() => current.saveNow(), callback),
+      save: (callback?: FastifySessionCallback) => run(() => current.saveNow(), callback),
       touch: () => current.touchNow(),
       destroy,
       delete: destroy,
@@ -120,8 +120,8 @@ export function fastifyStyle<T extends SessionData>(
         run(() => inner.update(fn)),
       destroyAll: (options?: { exceptCurrent?: boolean }) => run(() => inner.destroyAll(options)),
       regenerate: (
-        keys?: string[] | RegenerateOptions | SessionCallback,
-        callback?: SessionCallback,
+        keys?: string[] | RegenerateOptions | FastifySessionCallback,
+        callback?: FastifySessionCallback,
       ) => {
         if (typeof keys === 'function') return run(() => inner.regenerate(), keys);
         if (!Array.isArray(keys)) return run(() => inner.regenerate(keys), callback);
@@ -139,7 +139,7 @@ export function fastifyStyle<T extends SessionData>(
   return new Proxy(inner, {
     get(target, prop) {
       if (typeof prop !== 'string' || !NAMES.has(prop)) return Reflect.get(target, prop);
-      if (prop === 'sessionId') return current.id;
+      if (prop === 'sessionId') return current.storedId;
       api ??= build();
       return api[prop];
     },

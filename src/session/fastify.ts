@@ -11,9 +11,9 @@ import { createSessions, nodeRequest } from './sessions.js';
 import type { AdapterOptions, DefaultSessionData, SessionData, SessionOptions } from './types.js';
 
 export type {
+  FastifySessionCallback,
   FastifyStyleControls,
   FastifyStyleSession,
-  SessionCallback,
 } from './fastify-style.js';
 export type * from './types.js';
 

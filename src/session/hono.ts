@@ -9,9 +9,9 @@ import { createSessions, type SessionRequest } from './sessions.js';
 import type { AdapterOptions, SessionData, SessionOptions } from './types.js';
 
 export type {
+  FastifySessionCallback,
   FastifyStyleControls,
   FastifyStyleSession,
-  SessionCallback,
 } from './fastify-style.js';
 export type * from './types.js';
 

@@ -239,7 +239,7 @@ export class RequestSession<T extends SessionData = SessionData> {
   // (`save()`, `touch()`, the id), and the one-time migration of an old session (migrate.ts).
 
   /** The session id (the cookie's value), or undefined while no store entry backs the session. */
-  get id(): string | undefined {
+  get storedId(): string | undefined {
     return this.#id;
   }
 

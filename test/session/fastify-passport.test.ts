@@ -26,7 +26,7 @@ for (const name of ['sqlite', 'redis'] as BackendName[]) {
       });
     }, 60_000);
     afterAll(async () => {
-      await formation?.close();
+      await formation?.stop();
       await backend?.stop();
     });
 

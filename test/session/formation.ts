@@ -1,21 +1,17 @@
-/**
- * A fixture app (test/fixtures/session/*.mjs) as 2 real processes behind drove's round-robin
- * balancer, so that consecutive requests of one user land on different processes.
- */
+/** Real app processes behind drove's round-robin balancer, as test/session/cross-process.test.ts runs them. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createBalancer } from '../../src/runner/balancer.js';
+import { type Balancer, createBalancer } from '../../src/runner/balancer.js';
 
-export interface Formation {
-  base: string;
-  close(): Promise<void>;
-}
-
-function spawnApp(fixture: string, env: Record<string, string>) {
+/** Start `fixture` (a script printing `listening <port>`) with `env`. */
+export function spawnApp(
+  fixture: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [fixture], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  return new Promise<{ child: ChildProcess; port: number }>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`app did not start: ${out}`)), 20_000);
     child.once('exit', (code) => reject(new Error(`app exited with ${code}: ${out}`)));
@@ -30,22 +26,19 @@ function spawnApp(fixture: string, env: Record<string, string>) {
   });
 }
 
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.removeAllListeners('exit');
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
+export interface Formation {
+  base: string;
+  stop(): Promise<void>;
 }
 
-/** Start `fixture` twice with `env` behind a round-robin balancer. */
+/** `count` processes of `fixture` behind a round-robin balancer. */
 export async function startFormation(
   fixture: string,
-  env: Record<string, string>,
+  env: NodeJS.ProcessEnv,
+  count = 2,
 ): Promise<Formation> {
-  const apps = await Promise.all([spawnApp(fixture, env), spawnApp(fixture, env)]);
-  const balancer = createBalancer({ port: 0, strategy: 'round-robin' });
+  const apps = await Promise.all(Array.from({ length: count }, () => spawnApp(fixture, env)));
+  const balancer: Balancer = createBalancer({ port: 0, strategy: 'round-robin' });
   await balancer.listen();
   apps.forEach(({ port }, i) => {
     balancer.add({ id: `web.${i + 1}`, host: '127.0.0.1', port });
@@ -53,9 +46,19 @@ export async function startFormation(
   const { host, port } = balancer.address();
   return {
     base: `http://${host}:${port}`,
-    async close() {
+    async stop() {
       await balancer.close(1000);
-      await Promise.all(apps.map(({ child }) => stop(child)));
+      await Promise.all(
+        apps.map(
+          ({ child }) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null) return resolve();
+              child.removeAllListeners('exit');
+              child.once('exit', () => resolve());
+              child.kill('SIGTERM');
+            }),
+        ),
+      );
     },
   };
 }

@@ -115,7 +115,7 @@ describe('from express-session + connect-redis + Passport to drove on Express', 
       ID_SECRET,
     });
   }, 90_000);
-  afterAll(() => formation?.close());
+  afterAll(() => formation?.stop());
 
   const oldKey = (cookie: string) =>
     `sess:${decodeURIComponent(cookie.split('=')[1]!).slice(2).split('.')[0]}`;
@@ -209,7 +209,7 @@ describe('from @fastify/session + connect-redis + @fastify/passport to drove on 
       ID_SECRET,
     });
   }, 90_000);
-  afterAll(() => formation?.close());
+  afterAll(() => formation?.stop());
 
   it('every logged-in user stays logged in (request.user from @fastify/passport)', async () => {
     for (const [i, user] of ['Ada', 'Bob'].entries()) {
