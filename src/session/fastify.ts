@@ -4,7 +4,7 @@
  */
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type FastifyStyleSession, fastifyStyle } from './fastify-style.js';
+import { type FastifyStyleSession, fastifyStyle, withFrameworkAnswer } from './fastify-style.js';
 import type { RequestSession } from './request-session.js';
 import { answerFor } from './respond.js';
 import { createSessions, nodeRequest } from './sessions.js';
@@ -70,7 +70,8 @@ export function session<T extends SessionData = SessionData>(
 
   const answer = (reply: FastifyReply, err: unknown) => {
     const found = answerFor(err, errors, retryAfterSeconds);
-    if (!found) throw err;
+    // errors: 'pass' (or not drove's): Fastify's error handling answers, with err.headers.
+    if (!found) throw withFrameworkAnswer(err, retryAfterSeconds);
     reply.code(found.status).headers(found.headers);
     return found.body;
   };

@@ -3,7 +3,7 @@
  * @module
  */
 import type { MiddlewareHandler } from 'hono';
-import { type FastifyStyleSession, fastifyStyle } from './fastify-style.js';
+import { type FastifyStyleSession, fastifyStyle, withFrameworkAnswer } from './fastify-style.js';
 import { answerFor } from './respond.js';
 import { createSessions, type SessionRequest } from './sessions.js';
 import type { AdapterOptions, SessionData, SessionOptions } from './types.js';
@@ -51,7 +51,8 @@ export function session<T extends SessionData = SessionData>(
 
   const fail = (err: unknown): Response => {
     const found = answerFor(err, errors, retryAfterSeconds);
-    if (!found) throw err;
+    // errors: 'pass' (or not drove's): app.onError, or Hono's default via err.getResponse().
+    if (!found) throw withFrameworkAnswer(err, retryAfterSeconds);
     return new Response(found.body, { status: found.status, headers: found.headers });
   };
 

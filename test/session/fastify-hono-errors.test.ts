@@ -51,13 +51,14 @@ const operations: Record<string, (s: S) => Promise<unknown>> = {
   },
 };
 
-async function fastifyApp(): Promise<string> {
+async function fastifyApp(errors: 'respond' | 'pass'): Promise<string> {
   const app = Fastify();
-  await app.register(fastifySession({ store, retryAfterSeconds: 7 }));
+  await app.register(fastifySession({ store, retryAfterSeconds: 7, errors }));
   app.post('/seed', async (request) => {
     request.session.set('a', 1);
     return { ok: true };
   });
+  app.get('/read', async (request) => ({ a: request.session.get('a') }));
   for (const [name, run] of Object.entries(operations)) {
     app.post(`/${name}`, async (request) => {
       await run(request.session as S);
@@ -69,13 +70,14 @@ async function fastifyApp(): Promise<string> {
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 }
 
-async function honoApp(): Promise<string> {
+async function honoApp(errors: 'respond' | 'pass'): Promise<string> {
   const app = new Hono<SessionEnv>();
-  app.use(honoSession({ store, retryAfterSeconds: 7 }));
+  app.use(honoSession({ store, retryAfterSeconds: 7, errors }));
   app.post('/seed', (c) => {
     c.get('session').set('a', 1);
     return c.json({ ok: true });
   });
+  app.get('/read', (c) => c.json({ a: c.get('session').get('a') }));
   for (const [name, run] of Object.entries(operations)) {
     app.post(`/${name}`, async (c) => {
       await run(c.get('session'));
@@ -129,8 +131,10 @@ for (const [framework, start] of [
 ] as const) {
   describe(`${framework}'s default error handling, store hung mid-handler`, () => {
     let base: string;
+    let passing: string;
     beforeAll(async () => {
-      base = await start();
+      base = await start('respond');
+      passing = await start('pass');
     });
 
     for (const name of Object.keys(operations)) {
@@ -147,5 +151,17 @@ for (const [framework, start] of [
         expect(res.body).not.toMatch(/\bat .+:\d+:\d+|node_modules|\.ts\b/);
       });
     }
+
+    it("with errors: 'pass', a store down at load answers 503 with Retry-After the same way", async () => {
+      const user = new Browser(passing);
+      expect((await user.post('/seed')).status).toBe(200);
+      await hang();
+      const res = await user.get('/read');
+      expect(res.status).toBe(503);
+      expect(res.headers['retry-after']).toBe('7');
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      expect(res.body).toContain('DROVE_ERR_STORE_UNAVAILABLE');
+      expect(res.body).not.toMatch(/\bat .+:\d+:\d+|node_modules|\.ts\b/);
+    });
   });
 }
