@@ -52,6 +52,14 @@ const routes: Record<string, Route> = {
     s.set('c', 3);
     return { ok: true };
   },
+  'POST /regenerate-cb': (s) =>
+    new Promise((resolve, reject) =>
+      s.regenerate((err) => {
+        if (err) return reject(err);
+        s.set('fresh', true);
+        resolve({ ok: true });
+      }),
+    ),
   'POST /destroy-cb': (s) =>
     new Promise((resolve, reject) => s.destroy((err) => (err ? reject(err) : resolve({ ok: 1 })))),
   'POST /delete': async (s) => {
@@ -173,6 +181,17 @@ for (const [name, start] of [
       expect((await user.get('/read')).json().b).toBeUndefined();
       const old = await new Browser(app.url).get('/read', { cookie: oldCookie });
       expect(old.json()).toEqual({ id: null });
+    });
+
+    it('regenerate(callback) empties the session under a new id', async () => {
+      const user = new Browser(app.url);
+      await user.post('/set?key=a&value=1');
+      const oldCookie = user.cookie!;
+      await user.post('/regenerate-cb');
+      expect(user.cookie).not.toBe(oldCookie);
+      const read = (await user.get('/read')).json();
+      expect(read.a).toBeUndefined();
+      expect(read.id).toBe(user.id);
     });
 
     it('destroy(callback) and delete() end the session and clear the cookie', async () => {
