@@ -59,6 +59,9 @@ export class RequestSession<T extends SessionData = SessionData> {
   #cookieDue = false;
   #sealed = false;
   #controls: Controls | undefined;
+  /** See the compatibility block: `touch()` was called; Set-Cookie lines to add at commit. */
+  #touchForced = false;
+  #extraCookies: string[] | undefined;
 
   private constructor(ctx: SessionContext<T>, secure: boolean) {
     this.#ctx = ctx;
@@ -118,7 +121,14 @@ export class RequestSession<T extends SessionData = SessionData> {
    * Save what changed and return the Set-Cookie lines to send. Seals the session: changing it
    * afterwards throws DROVE_ERR_SESSION_COMMITTED. Idempotent.
    */
-  async commit(): Promise<string[]> {
+  commit(): Promise<string[]> {
+    const extra = this.#extraCookies;
+    if (!extra) return this.#commit();
+    this.#extraCookies = undefined;
+    return this.#commit().then((lines) => [...lines, ...extra]);
+  }
+
+  async #commit(): Promise<string[]> {
     if (this.#sealed) return [];
     this.#sealed = true;
     const ctx = this.#ctx;
@@ -222,6 +232,101 @@ export class RequestSession<T extends SessionData = SessionData> {
     this.#ctx.emit?.({ type: 'destroy', count });
     if (!options.exceptCurrent) this.#forget();
     return count;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Compatibility: what express-session's and @fastify/session's APIs need from the core
+  // (`save()`, `touch()`, the id), and the one-time migration of an old session (migrate.ts).
+
+  /** The session id (the cookie's value), or undefined while no store entry backs the session. */
+  get storedId(): string | undefined {
+    return this.#id;
+  }
+
+  /**
+   * Write what changed now rather than at commit (`save()`): the same conditional write, changes
+   * re-applied on a conflict, then the written data become the baseline. A new or regenerated
+   * session gets its entry (and id) here; its cookie still goes out at commit.
+   */
+  async saveNow(): Promise<void> {
+    this.#assertWritable('save()');
+    const { changed, removed } = this.#changes();
+    const ownerChanged = this.#owner !== undefined && this.#owner !== this.#loaded?.owner;
+    const unchanged = changed.size === 0 && removed.length === 0 && !ownerChanged;
+    if (unchanged && this.#loaded && !this.#regenerate) return;
+    await this.#update(() => {});
+  }
+
+  /** Extend the session's expiry at commit even when the touch throttle would skip it (`touch()`). */
+  touchNow(): void {
+    this.#assertWritable('touch()');
+    this.#touchForced = true;
+  }
+
+  /** A Set-Cookie line to send beside the session's own at commit (clearing an old cookie). */
+  alsoSend(line: string): void {
+    this.#assertNotSealed('alsoSend()');
+    this.#extraCookies ??= [];
+    this.#extraCookies.push(line);
+  }
+
+  /**
+   * The session under `id`, which a migration derived from an old session's id: read it, or else
+   * create it from `source()` (the old session's data) if no other request did meanwhile; a
+   * create that loses to another process reads the winner's session instead of forking it.
+   * Undefined when there is nothing to migrate, or when the session was destroyed since (its
+   * tombstone stops it coming back). The cookie is sent at commit.
+   */
+  static async migrated<T extends SessionData>(
+    ctx: SessionContext<T>,
+    id: string,
+    https: boolean,
+    source: () => Promise<{ data: Record<string, unknown>; owner: string | undefined } | undefined>,
+  ): Promise<RequestSession<T> | undefined> {
+    const key = storeKeyOf(id);
+    const session = new RequestSession(ctx, ctx.cookie.isSecure(https));
+    session.#id = id;
+    let entry = await ctx.get(key);
+    if (!entry) {
+      let old = await source();
+      if (old && ctx.schema) {
+        // Old data meet the schema like any loaded session (onInvalid: 'discard' drops them).
+        try {
+          old = { ...old, data: await session.#validate(old.data) };
+        } catch (err) {
+          if (!(ctx.discardInvalid && err instanceof DroveError)) throw err;
+          return undefined;
+        }
+      }
+      if (old) {
+        const createdAt = ctx.now();
+        const ttlMs = Math.ceil(ctx.ttlFor(createdAt));
+        const record = { createdAt, data: old.data, cookieExpiresAt: createdAt + ttlMs };
+        const bytes = session.#encode(record, key);
+        const result = await ctx.create(key, bytes, { ttlMs, owner: old.owner });
+        if (result.ok) {
+          ctx.emit?.({ type: 'save', bytes: bytes.length, created: true });
+          session.#cookieDue = true;
+          session.#adopt(old.data, {
+            key,
+            version: result.version,
+            expiresAt: result.expiresAt,
+            owner: old.owner,
+            createdAt,
+            cookieExpiresAt: record.cookieExpiresAt,
+          });
+          return session;
+        }
+        if (result.reason === 'gone') return undefined;
+      }
+      // Another process created it meanwhile (or migrated and removed the old one first).
+      entry = await ctx.get(key);
+      if (!entry) return undefined;
+    }
+    const record = await session.#decode(entry, key);
+    session.#cookieDue = true;
+    session.#adopt(record.data, fromEntry(key, entry, record));
+    return session;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -361,7 +466,9 @@ export class RequestSession<T extends SessionData = SessionData> {
     const now = ctx.now();
     const ttl = ctx.ttlFor(loaded.createdAt);
     const remaining = loaded.expiresAt - now;
-    if (ttl - remaining < ctx.touchAfter * ctx.idleMs || ttl <= remaining) return [];
+    // touch() asked for it: always, one round trip. Otherwise only once the throttle allows.
+    const due = ttl - remaining >= ctx.touchAfter * ctx.idleMs && ttl > remaining;
+    if (!this.#touchForced && !due) return [];
     const expiresAt = await ctx.touch(loaded.key, Math.ceil(ttl));
     ctx.emit?.({ type: 'touch' });
     // Gone meanwhile (destroyed elsewhere): leave the cookie alone, it unlocks nothing.
@@ -372,15 +479,21 @@ export class RequestSession<T extends SessionData = SessionData> {
 
   async #decode(entry: StoreEntry, key: string): Promise<StoredRecord> {
     const record = this.#ctx.codec.decode(entry.value, key);
+    if (!this.#ctx.schema) return record;
+    return { ...record, data: await this.#validate(record.data) };
+  }
+
+  /** The schema's output for `data`, or DROVE_ERR_SESSION_INVALID_DATA. */
+  async #validate(data: Record<string, unknown>): Promise<Record<string, unknown>> {
     const schema = this.#ctx.schema;
-    if (!schema) return record;
-    const result = await schema['~standard'].validate(record.data);
+    if (!schema) return data;
+    const result = await schema['~standard'].validate(data);
     if (result.issues) {
       const issue = result.issues[0];
       const path = issue?.path?.map((p) => (typeof p === 'object' ? p.key : p)).join('.');
       throw new SessionInvalidDataError({ reason: `${path ? `${path}: ` : ''}${issue?.message}` });
     }
-    return { ...record, data: result.value as Record<string, unknown> };
+    return result.value as Record<string, unknown>;
   }
 
   // -------------------------------------------------------------------------------------------
