@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { DroveError } from '../errors.js';
 import { register as registerBuild } from './commands/build.js';
+import { register as registerDynamicCheck } from './commands/check-dynamic.js';
 import { register as registerRunner } from './commands/runner.js';
 
 const program = new Command('drove')
@@ -14,6 +15,8 @@ const program = new Command('drove')
 
 registerRunner(program);
 registerBuild(program);
+// The lead joins this with the static check (commands/check.ts) at merge: one `check` command.
+if (!program.commands.some((c) => c.name() === 'check')) registerDynamicCheck(program);
 
 try {
   await program.parseAsync(process.argv);

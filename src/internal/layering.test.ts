@@ -19,8 +19,10 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   assets: ['.', 'internal'],
   runner: ['.', 'internal'],
   process: ['.', 'internal', 'runner'],
+  // drove check drives a formation through the runner's public modules only.
+  check: ['.', 'internal', 'runner'],
   // The CLI is the application on top of the library: it may import any part, nothing imports it.
-  cli: ['.', 'internal', 'stores', 'session', 'scratch', 'assets', 'runner', 'process'],
+  cli: ['.', 'internal', 'stores', 'session', 'scratch', 'assets', 'runner', 'process', 'check'],
 };
 
 /**
