@@ -87,16 +87,24 @@ function firstDifference(
   return undefined;
 }
 
-/** The latest request before `r` of the same client, by its most specific key. */
+/**
+ * The latest request before `r` of the same client: by its session cookie when it has one, else
+ * by connection or address (a client's requests spread over several pooled connections).
+ */
 export function previousOf(records: RequestRecord[], r: RequestRecord): RequestRecord | undefined {
   const earlier = records.filter((x) => x.seq < r.seq);
-  for (const kind of ['session', 'connection', 'address'] as const) {
-    const key = r.client[kind];
-    if (key === undefined) continue;
-    const match = earlier.filter((x) => x.client[kind] === key).at(-1);
+  const { session, connection, address } = r.client;
+  if (session !== undefined) {
+    const match = earlier.filter((x) => x.client.session === session).at(-1);
     if (match) return match;
   }
-  return earlier.at(-1);
+  return earlier
+    .filter(
+      (x) =>
+        (connection !== undefined && x.client.connection === connection) ||
+        (address !== undefined && x.client.address === address),
+    )
+    .at(-1);
 }
 
 const nameOf = (instance: string | undefined) => instance?.split('@')[0];
