@@ -78,7 +78,8 @@ function firstDifference(
   const unseen = rest.find(
     (h) =>
       !alone.some(
-        (a) => a.method === h.method && pathShape(a.path) === pathShape(h.path) && a.status === h.status,
+        (a) =>
+          a.method === h.method && pathShape(a.path) === pathShape(h.path) && a.status === h.status,
       ),
   );
   if (unseen) return { herd: unseen, alone: undefined, bodyDiffers: false };
@@ -110,7 +111,11 @@ export function previousOf(records: RequestRecord[], r: RequestRecord): RequestR
 const nameOf = (instance: string | undefined) => instance?.split('@')[0];
 
 /** What a pair of answers suggests. */
-export function hintFor(alone: number | undefined, herd: number | undefined, bodyDiffers: boolean): string {
+export function hintFor(
+  alone: number | undefined,
+  herd: number | undefined,
+  bodyDiffers: boolean,
+): string {
   if (bodyDiffers)
     return 'same status, another answer: a cache or copy of data kept in one process went stale';
   if (herd === 401 || herd === 403)

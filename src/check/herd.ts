@@ -88,13 +88,13 @@ export class HerdStartError extends Error {
 
 const WEB = 'web';
 const TAIL = 60;
+/** Crash restarts of a web instance before it was ever ready, after which the app "does not start". */
+const CRASHES_BEFORE_READY = 3;
 /**
- * Exits sooner than this after a start are crashes of an app that does not start: three in a row
- * and the check stops (not the minutes of backoff `drove start` allows).
+ * An instance younger than this is not killed: the runner counts an exit within 1 s of a start
+ * as a quick crash, and a kill must never make it give up on an instance.
  */
-const MIN_UPTIME_MS = 300;
-/** An instance younger than this is not killed, so a kill never counts as such a crash. */
-const MIN_UPTIME_TO_KILL_MS = 2 * MIN_UPTIME_MS;
+const MIN_UPTIME_TO_KILL_MS = 1_500;
 
 /** Start the formation and wait until every web instance is ready. */
 export async function startHerd(o: HerdOptions): Promise<Herd> {
@@ -147,8 +147,7 @@ export async function startHerd(o: HerdOptions): Promise<Herd> {
     basePort,
     shutdownTimeoutMs: o.shutdownTimeoutMs,
     restart: true,
-    // A check must fail fast on an app that does not start, not back off for minutes.
-    policy: { maxQuickCrashes: 3, minUptimeMs: MIN_UPTIME_MS, initialDelayMs: 50 },
+    policy: { initialDelayMs: 50 },
     readiness: o.readiness,
     balancer,
     log,
@@ -160,6 +159,8 @@ export async function startHerd(o: HerdOptions): Promise<Herd> {
   let turn = 0;
   /** Restart the next web instance in turn: rolling, or drained then SIGKILLed. */
   async function restartNext(afterRequest: number): Promise<void> {
+    // Called as a request is routed: let it reach its instance first, so in-flight counts are true.
+    await new Promise((r) => setImmediate(r));
     const webs = supervisor.status().filter((r) => r.type === WEB && r.state === 'up');
     if (webs.length === 0) return;
     const row = webs[turn++ % webs.length];
@@ -200,6 +201,16 @@ export async function startHerd(o: HerdOptions): Promise<Herd> {
     const deadline = Date.now() + o.readyTimeoutMs;
     for (;;) {
       if (fatal) throw new HerdStartError(`the app does not start: ${fatal}`, [...tail]);
+      // A check must fail fast on an app that does not start, not back off for minutes.
+      const crashed = supervisor
+        .status()
+        .find((r) => r.type === WEB && r.restarts >= CRASHES_BEFORE_READY);
+      if (crashed) {
+        throw new HerdStartError(
+          `the app does not start: ${crashed.name} exited ${crashed.restarts + 1} times before it was ready (${crashed.lastExit ?? 'no status'})`,
+          [...tail],
+        );
+      }
       const ready = balancer.list().filter((b) => b.state === 'ready').length;
       if (ready >= webCount) break;
       if (Date.now() > deadline) {

@@ -31,7 +31,9 @@ export function formatReport(report: CheckReport): string {
   } else if (report.result === 'stateless') {
     lines.push('drove check: no hidden state found: the tests pass alone and in the herd');
   } else {
-    lines.push('drove check: hidden state: the tests pass against one instance but fail in the herd');
+    lines.push(
+      'drove check: hidden state: the tests pass against one instance but fail in the herd',
+    );
   }
   lines.push(run('alone (1 plain instance)', report.alone));
   if (report.result !== 'error' || report.herd) lines.push(run(`herd (${how})`, report.herd));
@@ -56,7 +58,11 @@ export function formatReport(report: CheckReport): string {
     lines.push('', 'test output (last lines):', ...failed.outputTail.map((l) => `  ${l}`));
   }
   if (report.logTail && report.logTail.length > 0) {
-    lines.push('', 'formation log (last lines):', ...report.logTail.slice(-20).map((l) => `  ${l}`));
+    lines.push(
+      '',
+      'formation log (last lines):',
+      ...report.logTail.slice(-20).map((l) => `  ${l}`),
+    );
   }
   if (report.result !== 'stateless') lines.push('', 'see docs/check.md, "Dynamic check"');
   return `${lines.join('\n')}\n`;

@@ -127,9 +127,7 @@ function interpolateJson(value: unknown, vars: Map<string, string>): unknown {
   if (typeof value === 'string') return interpolate(value, vars);
   if (Array.isArray(value)) return value.map((v) => interpolateJson(v, vars));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, interpolateJson(v, vars)]),
-    );
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateJson(v, vars)]));
   }
   return value;
 }
@@ -168,10 +166,12 @@ function captured(
 ): string | undefined {
   if (how === 'status') return String(answer.status);
   if (how === 'body') return answer.text;
-  if (how.startsWith('header.')) return answer.headers.get(how.slice('header.'.length)) ?? undefined;
+  if (how.startsWith('header.'))
+    return answer.headers.get(how.slice('header.'.length)) ?? undefined;
   let value: unknown = answer.json;
   for (const key of how.split('.').slice(1)) {
-    value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+    value =
+      value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
   }
   if (value === undefined || value === null) return undefined;
   return typeof value === 'string' ? value : JSON.stringify(value);
@@ -197,7 +197,8 @@ function mismatch(
   }
   for (const [name, value] of Object.entries(expect.headers ?? {})) {
     const got = answer.headers.get(name);
-    if (got !== value) return `header ${name}: ${JSON.stringify(got)}, expected ${JSON.stringify(value)}`;
+    if (got !== value)
+      return `header ${name}: ${JSON.stringify(got)}, expected ${JSON.stringify(value)}`;
   }
   return undefined;
 }

@@ -113,7 +113,8 @@ export function adversarial(): Strategy {
         last.delete(key);
         last.set(key, instance);
       });
-      if (last.size > 100_000) for (const key of [...last.keys()].slice(0, 50_000)) last.delete(key);
+      if (last.size > 100_000)
+        for (const key of [...last.keys()].slice(0, 50_000)) last.delete(key);
     },
     forget(instance) {
       for (const [key, i] of last) if (i === instance) last.delete(key);
