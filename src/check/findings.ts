@@ -38,6 +38,8 @@ export interface Finding {
   restartBefore?: RestartRecord;
   /** What the difference suggests. */
   hint: string;
+  /** In a scenario: the step that failed and why. */
+  step?: { name: string; reason: string };
 }
 
 /** Path with ids (digits, hex, uuids) replaced, so runs with other ids still line up. */
@@ -74,13 +76,11 @@ function firstDifference(
   const status = pairs.find(([a, h]) => a.status !== h.status);
   if (status) return { herd: status[1], alone: status[0], bodyDiffers: false };
   const rest = herd.slice(pairs.length);
-  // Past the point where the runs part, a status never seen alone for that request is the clue.
+  // Past the point where the runs part: a request made alone too, with a status it never got alone.
+  const same = (a: RequestRecord, h: RequestRecord) =>
+    a.method === h.method && pathShape(a.path) === pathShape(h.path);
   const unseen = rest.find(
-    (h) =>
-      !alone.some(
-        (a) =>
-          a.method === h.method && pathShape(a.path) === pathShape(h.path) && a.status === h.status,
-      ),
+    (h) => alone.some((a) => same(a, h)) && !alone.some((a) => same(a, h) && a.status === h.status),
   );
   if (unseen) return { herd: unseen, alone: undefined, bodyDiffers: false };
   const body = pairs.find(([a, h]) => a.body !== h.body);
@@ -135,8 +135,14 @@ export function findFindings(
   alone: RequestRecord[],
   herd: RequestRecord[],
   restarts: RestartRecord[],
+  /** The request known to have failed (a scenario's step), by its `seq`. */
+  failedSeq?: number,
 ): Finding[] {
-  const diff = firstDifference(alone, herd);
+  const known = herd.find((r) => r.seq === failedSeq);
+  const twin = known && alone[known.seq - 1];
+  const diff = known
+    ? { herd: known, alone: twin, bodyDiffers: twin?.status === known.status }
+    : firstDifference(alone, herd);
   if (!diff) {
     const restartBefore = restarts.at(-1);
     return [

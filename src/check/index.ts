@@ -161,7 +161,12 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
           restarts: herd.restarts,
           outputTail: outcome.outputTail,
         };
-        return { summary, missing: outcome.missing, logTail: herd.logTail() };
+        return {
+          summary,
+          missing: outcome.missing,
+          failed: outcome.failed,
+          logTail: herd.logTail(),
+        };
       } finally {
         await herd.stop();
       }
@@ -196,7 +201,14 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
       exitCode: 1,
       alone: alone.summary,
       herd: herd.summary,
-      findings: findFindings(alone.summary.requests, herd.summary.requests, herd.summary.restarts),
+      findings: findFindings(
+        alone.summary.requests,
+        herd.summary.requests,
+        herd.summary.restarts,
+        herd.failed?.seq,
+      ).map((f) =>
+        herd.failed ? { ...f, step: { name: herd.failed.name, reason: herd.failed.reason } } : f,
+      ),
       logTail: herd.logTail,
     });
   } catch (err) {
@@ -233,7 +245,13 @@ function herdCounts(spec: string | undefined, types: ProcessType[]): Map<string,
 type Test = (
   url: string,
   context: { cwd: string; env: Record<string, string> },
-) => Promise<{ code: number; outputTail: string[]; missing: boolean }>;
+) => Promise<{
+  code: number;
+  outputTail: string[];
+  missing: boolean;
+  /** A scenario's failed step: its request's seq (the scenario's requests are the only ones). */
+  failed?: { seq: number; name: string; reason: string };
+}>;
 
 /** The test command, or the scenario, as one function of the base URL. */
 function testOf(options: CheckOptions): Test {
@@ -248,7 +266,20 @@ function testOf(options: CheckOptions): Test {
     return async (url) => {
       const outcome = await runScenario(scenario, url);
       for (const line of outcome.lines) options.echo?.write(`${line}\n`);
-      return { code: outcome.passed ? 0 : 1, outputTail: outcome.lines.slice(-40), missing: false };
+      return {
+        code: outcome.passed ? 0 : 1,
+        outputTail: outcome.lines.slice(-40),
+        missing: false,
+        ...(outcome.failed
+          ? {
+              failed: {
+                seq: outcome.failed.index + 1,
+                name: outcome.failed.name,
+                reason: outcome.failed.reason,
+              },
+            }
+          : {}),
+      };
     };
   }
   const command = options.command ?? [];

@@ -39,6 +39,7 @@ export function formatReport(report: CheckReport): string {
   if (report.result !== 'error' || report.herd) lines.push(run(`herd (${how})`, report.herd));
   for (const [i, f] of report.findings.entries()) {
     lines.push('', `finding ${i + 1} (${f.kind}): ${f.hint}`);
+    if (f.step) lines.push(`  scenario step:    ${f.step.name}: ${f.step.reason}`);
     if (f.request) {
       const alone = f.bodyDiffers
         ? 'same status, another body than alone'
