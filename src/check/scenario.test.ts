@@ -50,3 +50,42 @@ describe('CookieJar', () => {
     expect(jar.header()).toBeUndefined();
   });
 });
+
+describe('the scenario in docs/check.md', () => {
+  it('fits the schema', async () => {
+    const { readFileSync } = await import('node:fs');
+    const doc = readFileSync(new URL('../../docs/check.md', import.meta.url), 'utf8');
+    const block = /```json\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(block).toBeDefined();
+    const s = parseScenario(block ?? '', 'docs/check.md');
+    expect(s.repeat).toBe(2);
+    expect(s.requests.map((r) => r.name)).toEqual(['log in', 'upload', 'download']);
+  });
+});
+
+describe('a YAML scenario', () => {
+  it('reads a .yaml file as YAML, with the same schema', () => {
+    const text = [
+      'requests:',
+      '  - name: log in',
+      '    method: POST',
+      '    path: /login',
+      '    json: { user: ann }',
+      '    expect: { status: [200, 201] }',
+      '  - path: /me',
+      '    capture: { user: json.user }',
+    ].join('\n');
+    expect(parseScenario(text, 'check.yaml').requests).toEqual([
+      {
+        name: 'log in',
+        method: 'POST',
+        path: '/login',
+        json: { user: 'ann' },
+        expect: { status: [200, 201] },
+      },
+      { method: 'GET', path: '/me', capture: { user: 'json.user' } },
+    ]);
+    expect(() => parseScenario('requests: [\n', 'check.yml')).toThrow(/check\.yml is not YAML/);
+    expect(() => parseScenario('requests: 3\n', 'check.yml')).toThrow(/requests/);
+  });
+});

@@ -1,6 +1,7 @@
 /**
- * `drove check --scenario FILE`, for an app without a test suite: a JSON file of requests and
- * what each must answer, run in order with a cookie jar and values captured from earlier answers.
+ * `drove check --scenario FILE`, for an app without a test suite: a JSON file (YAML when it is
+ * named `.yaml` or `.yml`) of requests and what each must answer, run in order with a cookie jar
+ * and values captured from earlier answers.
  *
  * @example
  * ```json
@@ -14,6 +15,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { InvalidOptionError } from '../errors.js';
 
@@ -54,15 +56,16 @@ const ScenarioSchema = z.strictObject({
 export type Scenario = z.infer<typeof ScenarioSchema>;
 export type ScenarioStep = z.infer<typeof Step>;
 
-/** Parse and check a scenario's text; `source` names it in errors. */
+/** Parse and check a scenario's text; `source` names it in errors (and is YAML if so named). */
 export function parseScenario(text: string, source: string): Scenario {
+  const yaml = /\.ya?ml$/i.test(source);
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    data = yaml ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
     throw new InvalidOptionError({
       option: '--scenario',
-      reason: `${source} is not JSON: ${(err as Error).message}`,
+      reason: `${source} is not ${yaml ? 'YAML' : 'JSON'}: ${(err as Error).message}`,
     });
   }
   const result = ScenarioSchema.safeParse(data);

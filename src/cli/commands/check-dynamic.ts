@@ -48,7 +48,10 @@ export function dynamicCheckOptions(command: Command): Command {
     )
     .option('--kill', 'restart by SIGKILL of a drained instance, not a rolling restart')
     .option('--hosts', 'each instance in its own copy of the app folder, TMPDIR and HOME')
-    .option('--scenario <file>', 'a JSON file of requests and expectations, instead of a command')
+    .option(
+      '--scenario <file>',
+      'a JSON or YAML file of requests and expectations, instead of a command',
+    )
     .option('--session-cookie <name>', 'the session cookie (default: any named like sid/sess)')
     .option('--ready <how>', 'when a web instance gets traffic: port | explicit | /health/path')
     .option('--json', 'print the report as JSON')
