@@ -19,7 +19,8 @@ const TAIL = 40;
 
 /**
  * Run `args` (one argument: a shell command line, as `drove run` takes it; several: the program
- * and its arguments) in `cwd`, with `url` given as BASE_URL and DROVE_URL.
+ * and its arguments) in `cwd`, with `url` given as BASE_URL and DROVE_URL (unless empty: the
+ * release phase).
  */
 export function runTestCommand(
   args: readonly string[],
@@ -39,7 +40,7 @@ export function runTestCommand(
   return new Promise((resolve) => {
     const child = spawn(program ?? '', rest, {
       cwd: options.cwd,
-      env: { ...options.env, BASE_URL: url, DROVE_URL: url },
+      env: url === '' ? options.env : { ...options.env, BASE_URL: url, DROVE_URL: url },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.on('data', take);

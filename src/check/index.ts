@@ -129,7 +129,22 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
     const { env } = loadEnv(options.envFiles, process.env, cwd);
     const readiness = parseReadiness(options.ready);
 
+    const release = entries.find((e) => e.name === RELEASE);
     const run = async (adversarial: boolean, formation: Map<string, number>) => {
+      // As `drove start` does: the release phase (migrations) once, before the formation starts.
+      if (release) {
+        const outcome = await runTestCommand([release.command], '', {
+          cwd,
+          env: { ...process.env, ...env, PS: 'release.1', DYNO: 'release.1' },
+          ...(options.log ? { echo: options.log } : {}),
+        });
+        if (outcome.code !== 0) {
+          throw new HerdStartError(
+            `the release phase failed (exit ${outcome.code}): ${release.command}`,
+            outcome.outputTail,
+          );
+        }
+      }
       let runTypes = types;
       if (mode.hosts) {
         const h = new Hosts(cwd);

@@ -45,6 +45,14 @@ export class Workspace {
     return dir;
   }
 
+  /** A copy of any app folder (the example), set up the same way. */
+  copy(dir: string, name: string): string {
+    const target = join(this.root, 'apps', name);
+    cpSync(dir, target, { recursive: true, filter: (src) => !src.endsWith('/.drove') });
+    symlinkSync(this.#modules, join(target, 'node_modules'), 'dir');
+    return target;
+  }
+
   /** A path for a database file every instance shares (outside any app folder). */
   file(name: string): string {
     return join(this.root, `${name}-${Math.random().toString(36).slice(2, 8)}`);
