@@ -96,7 +96,7 @@ export interface CheckReport {
   logTail?: string[];
 }
 
-/** Run the dynamic check. Never throws for a check that cannot run: see `exitCode` 2. */
+/** Run the dynamic check. Never throws: a check that cannot run has `exitCode` 2 and a reason. */
 export async function runCheck(options: CheckOptions): Promise<CheckReport> {
   const mode = {
     instances: DEFAULT_WEB_INSTANCES,
@@ -233,7 +233,8 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
     if (err instanceof DroveError) {
       return report({ result: 'error', exitCode: 2, reason: `${err.message} (${err.code})` });
     }
-    throw err;
+    // Anything else (a host copy that failed, say) also means the check could not run.
+    return report({ result: 'error', exitCode: 2, reason: String((err as Error)?.message ?? err) });
   } finally {
     for (const h of hosts) h.remove();
   }
