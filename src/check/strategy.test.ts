@@ -58,6 +58,18 @@ describe('the adversarial strategy', () => {
     expect(s).toBeDefined();
   });
 
+  it("avoids the address's previous instance over the connection's, even with the balancer's own avoid", () => {
+    // Request 4 went to b on connection c4; request 5 (a sign-out) to a on c3; request 6, its
+    // cookie gone, comes on c4 again. The previous request from this client is 5: avoid a.
+    const strategy = adversarial();
+    const [a, b] = instances('a', 'b') as [Candidate, Candidate];
+    strategy.chosen?.(b, { client: key({ connection: 'c4', address: '127.0.0.1' }) });
+    strategy.chosen?.(a, { client: key({ connection: 'c3', address: '127.0.0.1' }) });
+    const sixth = { client: key({ connection: 'c4', address: '127.0.0.1' }) };
+    // The Selector adds its own penalty (1e6) to the connection's previous instance, b.
+    expect(strategy.cost(b, sixth) + 1e6).toBeLessThan(strategy.cost(a, sixth));
+  });
+
   it('still answers when the previous instance is the only one up', () => {
     const { s, all } = herd('a', 'b');
     const client = key({ session: 's1' });

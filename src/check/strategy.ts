@@ -83,10 +83,13 @@ export function adversarialKey(
 
 /**
  * What serving a key's previous request costs an instance. Finite, so that a client still gets an
- * answer when its previous instance is the only one up (during a restart); weighted, so that when
- * every instance served one key last the one the most specific key used is avoided.
+ * answer when its previous instance is the only one up (during a restart). When the keys disagree
+ * (each was served last by another instance) the session cookie wins, since it is the client;
+ * then the address: a test process sends its clients' requests over whichever pooled connection
+ * is free, so the previous request from its address is the better guess at the client's previous
+ * request than the previous one on that connection (which the balancer avoids a little anyway).
  */
-const WEIGHTS = { session: 4e7, connection: 2e7, address: 1e7 } as const;
+const WEIGHTS = { session: 4e7, address: 2e7, connection: 1e7 } as const;
 const KINDS = ['session', 'connection', 'address'] as const;
 
 /** The adversarial strategy; pass it to `createBalancer({ strategy })` with {@link adversarialKey}. */

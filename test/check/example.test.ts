@@ -39,7 +39,10 @@ describe('drove check on examples/digest', { timeout: 180_000 }, () => {
     expect(run.report?.herd?.restarts.length).toBeGreaterThan(0);
     // Each client's requests went round the herd, never twice in a row to one instance.
     const served = run.report?.herd?.requests.map((r) => r.instance) ?? [];
-    expect(served.every((instance, i) => i === 0 || instance !== served[i - 1])).toBe(true);
+    expect(
+      served.every((instance, i) => i === 0 || instance !== served[i - 1]),
+      JSON.stringify(served),
+    ).toBe(true);
   });
 
   it('passes with --hosts too: nothing is kept on local disk', async () => {
