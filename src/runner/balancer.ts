@@ -36,7 +36,13 @@ import {
   ProxyExchange,
   trackConnection,
 } from './exchange.js';
-import { type BalancerStrategy, isStrategy, Selector, STRATEGIES } from './selection.js';
+import {
+  type BalancerStrategy,
+  isStrategy,
+  Selector,
+  STRATEGIES,
+  type Strategy,
+} from './selection.js';
 import { UpstreamPool } from './upstream.js';
 
 export type { BalancerStrategy } from './selection.js';
@@ -47,8 +53,15 @@ export interface BalancerOptions {
   port: number;
   /** Interface to bind. Default `127.0.0.1`. */
   host?: string;
-  /** Default `round-robin`. */
-  strategy?: BalancerStrategy;
+  /** Default `round-robin`. A {@link Strategy} object may be given instead of a name. */
+  strategy?: BalancerStrategy | Strategy;
+  /**
+   * The client key a request is balanced by (default: one per client connection, `connection`),
+   * e.g. a session cookie. `drove check` uses it to keep each client off its previous instance.
+   */
+  clientKey?: (req: IncomingMessage, connection: string) => string;
+  /** Told of every request routed to an instance, before it is sent (`drove check` records them). */
+  onRouted?: (req: IncomingMessage, res: ServerResponse, route: RoutedRequest) => void;
   /** Keep and extend client-supplied `X-Forwarded-*` (only behind a proxy you run). Default false. */
   trustProxy?: boolean;
   /** Told of every request sent to an instance, first attempts and retries (tests, `drove check`). */
@@ -63,6 +76,14 @@ export interface BalancerOptions {
   quarantineMs?: number;
   /** `Retry-After` (seconds) of the 503 sent when no instance is ready. Default 1. */
   retryAfterSeconds?: number;
+}
+
+/** What {@link BalancerOptions.onRouted} is told of one request. */
+export interface RoutedRequest {
+  /** The key the request was balanced by. */
+  client: string;
+  /** The instance picked, or undefined when none was ready (answered 503). */
+  instance: string | undefined;
 }
 
 /** An instance that may receive traffic. */
@@ -120,8 +141,8 @@ export interface Balancer {
  */
 export function createBalancer(options: BalancerOptions): Balancer {
   const host = options.host ?? '127.0.0.1';
-  const strategy: BalancerStrategy = options.strategy ?? 'round-robin';
-  if (!isStrategy(strategy)) {
+  const strategy = options.strategy ?? 'round-robin';
+  if (typeof strategy !== 'object' && !isStrategy(strategy)) {
     throw new InvalidOptionError({
       option: 'strategy',
       reason: `expected ${Object.keys(STRATEGIES)
@@ -141,7 +162,10 @@ export function createBalancer(options: BalancerOptions): Balancer {
   );
 
   const backends = new Map<string, Backend>();
-  const selector = new Selector<Backend>({ strategy: STRATEGIES[strategy](), quarantineMs });
+  const selector = new Selector<Backend>({
+    strategy: typeof strategy === 'object' ? strategy : STRATEGIES[strategy](),
+    quarantineMs,
+  });
   let closing = false;
   const upgraded = new Set<Duplex>();
 
@@ -179,8 +203,10 @@ export function createBalancer(options: BalancerOptions): Balancer {
       return answer(res, new BadRequestError({ reason: host.refused }));
     }
     const socket = req.socket;
-    const { client, last } = clientOf(socket);
+    const { client: connection, last } = clientOf(socket);
+    const client = options.clientKey ? options.clientKey(req, connection) : connection;
     const backend = selector.pick({ avoid: last, client });
+    options.onRouted?.(req, res, { client, instance: backend?.id });
     if (!backend) return answer(res, new NoInstanceError({}), { 'retry-after': retryAfter });
     if (closing) res.shouldKeepAlive = false;
     const headers = forwardRequestHeaders(req.rawHeaders, {

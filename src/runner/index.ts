@@ -20,6 +20,7 @@ export {
   type BalancerOptions,
   type BalancerStrategy,
   createBalancer,
+  type RoutedRequest,
 } from './balancer.js';
 export { callControl, controlSocketPath } from './control.js';
 export { loadEnv, parseEnv, splitList } from './env.js';

@@ -59,10 +59,9 @@ describe('drove check --static', () => {
     expect(empty.stderr).toContain('no JavaScript or TypeScript files to check');
   });
 
-  it('without --static says the dynamic mode is not available, exit 2', () => {
-    const r = drove(['check', '--', 'npm', 'test']);
+  it('without --static runs the dynamic mode: here no Procfile, so exit 2 with the reason', () => {
+    const r = drove(['check', '-f', 'no-such-Procfile', '--', 'npm', 'test']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('dynamic mode');
-    expect(r.stderr).toContain('drove check --static');
+    expect(r.stdout + r.stderr).toContain('DROVE_ERR_PROCFILE_MISSING');
   });
 });

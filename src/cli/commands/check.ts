@@ -1,16 +1,16 @@
 /**
  * `drove check`: find process-local state. Two modes share the command:
  * - `drove check --static [PATHS...]` lints the sources with drove's ESLint rules (src/check/static.ts);
- * - `drove check [options] -- TEST_COMMAND...`, the dynamic mode (issue 18), runs the app's own
- *   tests against an adversarial herd. It is not built yet: without `--static` the command says so
- *   and exits 2. The dynamic mode adds its options here and its runner beside static.ts.
+ * - `drove check [options] -- TEST_COMMAND...` (or `--scenario FILE`), the dynamic mode, runs the
+ *   app's own tests against an adversarial herd (src/check/, check-dynamic.ts).
  *
  * Exit codes, in both modes: 0 nothing found, 1 findings, 2 the check could not run.
  */
 import type { Command } from 'commander';
 import { DroveError } from '../../errors.js';
+import { type DynamicCheckOptions, dynamicCheckOptions, runDynamicCheck } from './check-dynamic.js';
 
-export interface CheckOptions {
+export interface CheckOptions extends DynamicCheckOptions {
   static?: boolean;
   json?: boolean;
   cwd: string;
@@ -35,29 +35,28 @@ async function runStatic(paths: string[], options: CheckOptions): Promise<void> 
   else process.exitCode = exitCodeOf(report);
 }
 
-async function runDynamic(command: string[]): Promise<void> {
-  couldNotRun(
-    `the dynamic mode (running ${command.length ? `"${command.join(' ')}"` : 'your tests'} against a herd) ` +
-      'is not available in this version; use `drove check --static [PATHS...]`',
-  );
-}
-
 /** Register the `check` command. */
 export function register(program: Command): void {
-  program
-    .command('check')
-    .description(
-      'find process-local state (in-memory sessions, module state, local files, in-memory ' +
-        'limiters and caches, sticky sessions, run-time asset compilation) before it ships',
-    )
-    .argument('[args...]', 'with --static: files or folders to lint (default: the current folder)')
-    .option('--static', "lint the sources with drove's ESLint rules (drovejs/eslint)")
-    .option('--json', 'print the report as JSON')
-    .option('-C, --cwd <dir>', 'the app folder; PATHS are relative to it', '.')
+  dynamicCheckOptions(
+    program
+      .command('check')
+      .description(
+        'find process-local state: run your tests against an adversarial herd (-- CMD, or ' +
+          '--scenario FILE), or lint the sources (--static: in-memory sessions, module state, ' +
+          'local files, in-memory limiters and caches, sticky sessions, run-time assets)',
+      )
+      .argument(
+        '[args...]',
+        'the test command (after --), or with --static the files or folders to lint',
+      )
+      .option('--static', "lint the sources with drove's ESLint rules (drovejs/eslint)")
+      .option('-C, --cwd <dir>', 'with --static: the app folder; PATHS are relative to it', '.'),
+  )
+    .passThroughOptions()
     .action(async (args: string[], options: CheckOptions) => {
       try {
         if (options.static) await runStatic(args, options);
-        else await runDynamic(args);
+        else await runDynamicCheck(args, options);
       } catch (err) {
         const reason =
           err instanceof DroveError
