@@ -10,7 +10,7 @@
  *
  * A block with no tag fails this test.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { blocksOf, pages } from './blocks.js';
