@@ -21,13 +21,33 @@
 export class DroveError extends Error {
   readonly code: string;
   readonly statusCode: number | undefined;
+  /** The same as `statusCode`: Express's finalhandler and http-errors read `status`. */
+  readonly status: number | undefined;
+  /**
+   * Headers a framework's error handler should send with the answer (Express's finalhandler
+   * sends `err.headers`): `Retry-After` on a 503, so that an error thrown inside a handler tells
+   * clients when to come back, as drove's own answers do. The session layer sets it to the
+   * adapter's `retryAfterSeconds`.
+   */
+  headers: Record<string, string>;
+  /**
+   * Whether the message may be shown to a client (http-errors' convention): true for every error
+   * with an HTTP status, whose messages are written for the client and carry no secret.
+   */
+  readonly expose: boolean;
   constructor(code: string, message: string, statusCode?: number, options?: ErrorOptions) {
     super(`[drove] ${message}`, options);
     this.name = 'DroveError';
     this.code = code;
     this.statusCode = statusCode;
+    this.status = statusCode;
+    this.headers = statusCode === 503 ? { 'retry-after': String(DEFAULT_RETRY_AFTER_SECONDS) } : {};
+    this.expose = statusCode !== undefined;
   }
 }
+
+/** Retry-After of a 503 when nobody configured another, in seconds. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 5;
 
 /** One entry of the catalogue, as documented in docs/errors.md. */
 export interface ErrorEntry {
@@ -164,6 +184,13 @@ export const SessionDestroyedError = define<{ operation: string }>(
   'DROVE_ERR_SESSION_DESTROYED',
   500,
   (d) => `cannot ${d.operation}: the session was destroyed`,
+);
+
+export const SessionReplacedError = define<{ operation: string }>(
+  'DROVE_ERR_SESSION_REPLACED',
+  500,
+  (d) =>
+    `cannot ${d.operation}: this session object was replaced by regenerate(); use req.session, which is the new one`,
 );
 
 export const SessionInvalidDataError = define<{ reason: string }>(
