@@ -110,7 +110,9 @@ export class RequestSession<T extends SessionData = SessionData> {
 
   /** The session id: the loaded one, or the one a first write will use. */
   get id(): string {
-    return this.#id ?? (this.#pendingId ??= newSessionId());
+    if (this.#id !== undefined) return this.#id;
+    this.#pendingId ??= newSessionId();
+    return this.#pendingId;
   }
 
   /**
@@ -322,9 +324,11 @@ export class RequestSession<T extends SessionData = SessionData> {
     this.#adopt(record.data, fromEntry(loaded.key, entry, record));
   }
 
-  async #touchNow(): Promise<void> {
+  /** Synchronous, like express-session's `touch()`: apps call it without awaiting. */
+  #touchNow(): Promise<void> {
     this.#assertWritable('touch()');
     this.#touchDue = true;
+    return Promise.resolve();
   }
 
   /** `cookie.maxAge = ms` (or null): this session's own lifetime from now on. */
