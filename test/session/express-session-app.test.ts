@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+// @ts-expect-error: no @types/express-session, whose `Express.Request.session` clashes with drove's.
 import expressSession from 'express-session';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { session as droveSession } from '../../src/session/express.js';
