@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { session as expressSession, sessionErrors } from '../../src/session/express.js';
-import { type RequestWithSession, session as nodeSession } from '../../src/session/node.js';
+import { session as nodeSession, type RequestWithSession } from '../../src/session/node.js';
 import { createStore } from '../../src/stores/index.js';
 import type { Store } from '../../src/stores/types.js';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
@@ -118,7 +118,7 @@ describe('a store outage inside a route, on Express and node:http', () => {
     }
   });
 
-  it('sessionErrors() hands errors that are not drove\'s to the next handler', async () => {
+  it("sessionErrors() hands errors that are not drove's to the next handler", async () => {
     const app = express();
     app.set('env', 'production');
     app.get('/boom', () => {
