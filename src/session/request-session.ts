@@ -379,7 +379,18 @@ export class RequestSession<T extends SessionData = SessionData> {
         return ms === null ? null : new Date(ctx.now() + ms);
       },
       set expires(date: Date | null) {
-        owner.#setLifetime(date === null ? null : Math.max(1, date.getTime() - ctx.now()));
+        // Old express-session code writes `expires = false` for a browser-session cookie.
+        if (date === null || (date as unknown) === false) {
+          owner.#setLifetime(null);
+          return;
+        }
+        if (!(date instanceof Date)) {
+          throw new InvalidOptionError({
+            option: 'session.cookie.expires',
+            reason: 'expected a Date or null',
+          });
+        }
+        owner.#setLifetime(Math.max(1, date.getTime() - ctx.now()));
       },
       get originalMaxAge() {
         return owner.#persistent() ? owner.#idleMs() : null;
