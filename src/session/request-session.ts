@@ -16,6 +16,7 @@ import type { StoreEntry, WriteResult } from '../stores/types.js';
 import type { StoredRecord } from './codec.js';
 import { ConflictBackoff } from './conflict-retry.js';
 import type { SessionContext } from './context.js';
+import { createCookieView } from './cookie-view.js';
 import { isWellFormedId, newSessionId, storeKeyOf } from './id.js';
 import type {
   RegenerateOptions,
@@ -355,64 +356,17 @@ export class RequestSession<T extends SessionData = SessionData> {
   }
 
   #cookie(): SessionCookieView {
-    if (this.#cookieView) return this.#cookieView;
-    const owner = this;
-    const ctx = this.#ctx;
-    const attributes = ctx.cookie.attributes;
-    const secure = this.#secure;
-    const reject = (name: string) => () => {
-      throw new InvalidOptionError({
-        option: `session.cookie.${name}`,
-        reason:
-          'per-session cookie attributes other than maxAge/expires are not supported: set it in the cookie option',
-      });
-    };
-    const view = {
-      get maxAge() {
-        return owner.#remainingMs();
+    this.#cookieView ??= createCookieView(
+      {
+        remainingMs: () => this.#remainingMs(),
+        originalMaxAge: () => (this.#persistent() ? this.#idleMs() : null),
+        setLifetime: (ms) => this.#setLifetime(ms),
+        now: this.#ctx.now,
       },
-      set maxAge(ms: number | null) {
-        owner.#setLifetime(ms);
-      },
-      get expires() {
-        const ms = owner.#remainingMs();
-        return ms === null ? null : new Date(ctx.now() + ms);
-      },
-      set expires(date: Date | null) {
-        // Old express-session code writes `expires = false` for a browser-session cookie.
-        if (date === null || (date as unknown) === false) {
-          owner.#setLifetime(null);
-          return;
-        }
-        if (!(date instanceof Date)) {
-          throw new InvalidOptionError({
-            option: 'session.cookie.expires',
-            reason: 'expected a Date or null',
-          });
-        }
-        owner.#setLifetime(Math.max(1, date.getTime() - ctx.now()));
-      },
-      get originalMaxAge() {
-        return owner.#persistent() ? owner.#idleMs() : null;
-      },
-      toJSON() {
-        const expires = view.expires;
-        return {
-          originalMaxAge: view.originalMaxAge,
-          expires: expires?.toISOString() ?? null,
-          httpOnly: attributes.httpOnly,
-          secure,
-          sameSite: attributes.sameSite,
-          path: attributes.path,
-          ...(attributes.domain === undefined ? {} : { domain: attributes.domain }),
-        };
-      },
-    } as unknown as SessionCookieView;
-    for (const [name, value] of Object.entries({ ...attributes, secure })) {
-      Object.defineProperty(view, name, { get: () => value, set: reject(name), enumerable: true });
-    }
-    this.#cookieView = view;
-    return view;
+      this.#ctx.cookie,
+      this.#secure,
+    );
+    return this.#cookieView;
   }
 
   #setOwner(owner: string): void {
@@ -585,7 +539,8 @@ export class RequestSession<T extends SessionData = SessionData> {
     const idleMs = this.#idleMs();
     const ttl = ctx.ttlFor(loaded.createdAt, idleMs);
     const remaining = loaded.expiresAt - now;
-    if (ttl <= remaining) return [];
+    // Nothing to extend; touch() still re-sends the cookie, as it asked.
+    if (ttl <= remaining) return this.#touchDue ? [this.#writeCookie(remaining)] : [];
     if (!this.#touchDue && ttl - remaining < ctx.touchAfter * idleMs) return [];
     const expiresAt = await ctx.touch(loaded.key, Math.ceil(ttl));
     ctx.emit?.({ type: 'touch' });

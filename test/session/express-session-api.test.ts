@@ -53,6 +53,10 @@ describe("express-session's API on drove's Express adapter", () => {
       req.session.n = Number(req.query.n);
       res.json({ maxAge: req.session.cookie.maxAge, original: req.session.cookie.originalMaxAge });
     });
+    app.get('/read', (req, res) => {
+      if (req.query.touch) req.session.touch();
+      res.json({ n: req.session.n ?? null });
+    });
     app.post('/old-object', (req, res, next) => {
       const old = req.session;
       req.session.regenerate((err) => {
@@ -119,6 +123,19 @@ describe("express-session's API on drove's Express adapter", () => {
     expect(maxAgeOf(reply)).toBeUndefined();
     const other = await new Browser(base).post('/set?n=1');
     expect(maxAgeOf(other)).toBe(DAY);
+  });
+
+  it('touch() extends store and cookie on a read-only request the throttle would skip', async () => {
+    const user = new Browser(base);
+    await user.post('/set?n=1');
+    const key = storeKeyOf(user.id!);
+    const before = (await store.get(key))!.expiresAt;
+    expect((await user.get('/read')).setCookie).toEqual([]);
+    const touched = await user.get('/read?touch=1');
+    expect(touched.setCookie).toHaveLength(1);
+    expect(maxAgeOf(touched)).toBeGreaterThan(DAY - 60_000);
+    expect((await store.get(key))!.expiresAt).toBeGreaterThanOrEqual(before);
+    expect(touched.json().n).toBe(1);
   });
 
   it('req.sessionID of a new session, read before the first write, is the id the cookie gets', async () => {
