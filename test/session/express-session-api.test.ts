@@ -13,6 +13,7 @@ import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { session } from '../../src/session/express.js';
 import { storeKeyOf } from '../../src/session/id.js';
+import { session as nodeSession, type RequestWithSession } from '../../src/session/node.js';
 import { createStore } from '../../src/stores/index.js';
 import type { Store } from '../../src/stores/types.js';
 import { Browser, type Reply } from './client.js';
@@ -158,5 +159,51 @@ describe("express-session's API on drove's Express adapter", () => {
     await user.post('/late');
     expect(await late).toBe('DROVE_ERR_SESSION_COMMITTED');
     expect((await user.post('/bad-callback')).json().code).toBe('DROVE_ERR_INVALID_OPTION');
+  });
+});
+
+describe("express-session's API on drove's node:http adapter", () => {
+  it('regenerate(cb) + save(cb) give req a new session object and sessionID, as on Express', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drove-compat-node-'));
+    const store = createStore(`sqlite:${join(dir, 's.db')}`);
+    const withSession = nodeSession({ store, name: 'node.sid', secret: 'ignored' });
+    const server = createServer((req, res) =>
+      withSession(req, res, () => {
+        const r = req as RequestWithSession<{ user?: string; theme?: string }>;
+        if (req.url === '/prefs') {
+          r.session.theme = 'dark';
+          return res.end(JSON.stringify({ id: r.sessionID }));
+        }
+        const old = r.session;
+        r.session.regenerate((err) => {
+          if (err) return res.writeHead(500).end();
+          r.session.user = 'u';
+          r.session.save((err) => {
+            res.end(
+              JSON.stringify({
+                err: err ?? null,
+                replaced: old !== r.session,
+                id: r.sessionID,
+                oldTheme: old.theme,
+              }),
+            );
+          });
+        });
+      }),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const user = new Browser(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      const before = (await user.post('/prefs')).json().id;
+      expect(user.cookie).toMatch(/^node\.sid=/);
+      const login = (await user.post('/login')).json();
+      expect(login).toMatchObject({ err: null, replaced: true, oldTheme: 'dark' });
+      expect(login.id).not.toBe(before);
+      expect(user.id).toBe(login.id);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
