@@ -18,6 +18,7 @@ import { ConflictBackoff } from './conflict-retry.js';
 import type { SessionContext } from './context.js';
 import { createCookieView } from './cookie-view.js';
 import { isWellFormedId, newSessionId, storeKeyOf } from './id.js';
+import { TrackedPromise } from './tracked.js';
 import type {
   RegenerateOptions,
   Session,
@@ -79,6 +80,10 @@ export class RequestSession<T extends SessionData = SessionData> {
   #touchDue = false;
   #replace: ((session: Session<SessionData>) => void) | undefined;
   #cookieView: SessionCookieView | undefined;
+  /** Failures of session methods nobody awaited: the response answers the first one. */
+  #missed: Array<{ err: unknown; promise: TrackedPromise<unknown> }> = [];
+  /** Session methods still running (called bare, express-session style): commit waits for them. */
+  #inFlight: Set<Promise<unknown>> | undefined;
   #loaded: Loaded | undefined;
   #owner: string | undefined;
   #regenerate: { oldKey: string; owner: string | undefined } | undefined;
@@ -172,6 +177,11 @@ export class RequestSession<T extends SessionData = SessionData> {
   async commit(): Promise<string[]> {
     if (this.#sealed) return [];
     this.#sealed = true;
+    // `req.session.destroy(); res.redirect('/')`: the response reflects the destroy, and a
+    // destroy that failed unawaited must not pass for a logout.
+    while (this.#inFlight?.size) await Promise.allSettled([...this.#inFlight]);
+    const missed = this.#missed.find((m) => !m.promise.observed);
+    if (missed) throw missed.err;
     const ctx = this.#ctx;
     const cleared = this.#clearCookie ? [ctx.cookie.clear(this.#secure)] : [];
     if (this.#destroyed) return cleared;
@@ -670,13 +680,24 @@ export class RequestSession<T extends SessionData = SessionData> {
       throw new InvalidOptionError({ option: 'callback', reason: 'expected a function' });
     }
     const retryAfter = String(this.#ctx.retryAfterSeconds);
-    const pending = run().catch((err: unknown) => {
-      if (err instanceof DroveError && err.statusCode === 503) {
-        err.headers = { ...err.headers, 'retry-after': retryAfter };
-      }
-      throw err;
-    });
-    if (!callback) return pending;
+    const inFlight = (this.#inFlight ??= new Set());
+    const pending = run().then(
+      (value) => {
+        inFlight.delete(pending);
+        return value;
+      },
+      (err: unknown) => {
+        inFlight.delete(pending);
+        if (err instanceof DroveError && err.statusCode === 503) {
+          err.headers = { ...err.headers, 'retry-after': retryAfter };
+        }
+        throw err;
+      },
+    );
+    inFlight.add(pending);
+    if (!callback) {
+      return TrackedPromise.track(pending, (err, promise) => this.#missed.push({ err, promise }));
+    }
     return pending.then(
       (value) => {
         callback();

@@ -19,6 +19,9 @@ import { Browser } from './client.js';
 
 const RETRY_AFTER = 7;
 
+/** Set by the test: stops Redis from inside a route, after the session was loaded. */
+let stopStore = () => {};
+
 function expressApp(store: Store, withErrors: boolean) {
   const app = express();
   // What NODE_ENV=production sets: finalhandler then shows no stack.
@@ -29,6 +32,18 @@ function expressApp(store: Store, withErrors: boolean) {
       s.visits = ((s.visits as number | undefined) ?? 0) + 1;
     });
     res.json({ visits: req.session.visits });
+  });
+  app.post('/bare-logout', (req, res) => {
+    stopStore();
+    // express-session style: destroy() without a callback, not awaited, then redirect.
+    req.session.destroy();
+    res.redirect('/');
+  });
+  app.post('/bare-save', (req, res) => {
+    // express-session style: save() without a callback, not awaited, then redirect.
+    req.session.cart = ['apple'];
+    req.session.save();
+    res.redirect('/');
   });
   if (withErrors) app.use(sessionErrors());
   return app;
@@ -70,6 +85,7 @@ describe('a store outage inside a route, on Express and node:http', () => {
       encoding: 'utf8',
     });
     redisPid = Number(/process_id:(\d+)/.exec(info)![1]);
+    stopStore = () => process.kill(redisPid, 'SIGSTOP');
     store = createStore(redis.url, { timeoutMs: 1000 });
     await store.ready();
     bases.default = await listen(expressApp(store, false));
@@ -116,6 +132,37 @@ describe('a store outage inside a route, on Express and node:http', () => {
     for (const base of Object.values(bases)) {
       expect((await new Browser(base).post('/visit')).status).toBe(200);
     }
+  });
+
+  it('a bare, unawaited save() that fails answers 503 instead of a redirect or a crash', async () => {
+    process.kill(redisPid, 'SIGSTOP');
+    let reply: Awaited<ReturnType<Browser['post']>>;
+    try {
+      reply = await new Browser(bases.default).post('/bare-save');
+    } finally {
+      process.kill(redisPid, 'SIGCONT');
+    }
+    expect(reply.status).toBe(503);
+    expect(reply.headers['retry-after']).toBe(String(RETRY_AFTER));
+    expect(reply.headers.location).toBeUndefined();
+    expect(reply.json().error.code).toBe('DROVE_ERR_STORE_UNAVAILABLE');
+    // The process is still serving.
+    expect((await new Browser(bases.default).post('/visit')).status).toBe(200);
+  });
+
+  it('a bare destroy() that fails is not passed off as a logout', async () => {
+    const user = new Browser(bases.default);
+    expect((await user.post('/visit')).status).toBe(200);
+    let reply: Awaited<ReturnType<Browser['post']>>;
+    try {
+      reply = await user.post('/bare-logout');
+    } finally {
+      process.kill(redisPid, 'SIGCONT');
+    }
+    expect(reply.status).toBe(503);
+    expect(reply.headers.location).toBeUndefined();
+    expect(reply.setCookie).toEqual([]);
+    expect(reply.json().error.code).toBe('DROVE_ERR_STORE_UNAVAILABLE');
   });
 
   it("sessionErrors() hands errors that are not drove's to the next handler", async () => {
