@@ -680,7 +680,8 @@ export class RequestSession<T extends SessionData = SessionData> {
       throw new InvalidOptionError({ option: 'callback', reason: 'expected a function' });
     }
     const retryAfter = String(this.#ctx.retryAfterSeconds);
-    const inFlight = (this.#inFlight ??= new Set());
+    this.#inFlight ??= new Set();
+    const inFlight = this.#inFlight;
     const pending = run().then(
       (value) => {
         inFlight.delete(pending);

@@ -18,6 +18,7 @@ export class TrackedPromise<T> extends Promise<T> {
     return this.#observed;
   }
 
+  // biome-ignore lint/suspicious/noThenProperty: observing `then` is the point of this class.
   override then<A = T, B = never>(
     onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
