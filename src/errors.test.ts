@@ -53,6 +53,17 @@ describe('error catalogue', () => {
     expect(errors.StoreUnavailableError.name).toBe('StoreUnavailableError');
   });
 
+  it("carries what frameworks' error handlers read: status, headers (Retry-After on 503), expose", () => {
+    const outage = new errors.StoreUnavailableError({ store: 'redis', reason: 'timed out' });
+    expect(outage.status).toBe(503);
+    expect(outage.headers).toEqual({ 'retry-after': '5' });
+    expect(outage.expose).toBe(true);
+    const csrf = new errors.CsrfError({ method: 'POST', origin: 'https://evil.example' });
+    expect([csrf.status, csrf.headers, csrf.expose]).toEqual([403, {}, true]);
+    const option = new errors.InvalidOptionError({ option: 'x', reason: 'y' });
+    expect([option.status, option.headers, option.expose]).toEqual([undefined, {}, false]);
+  });
+
   it('quotes user input so blanks and control characters are visible', () => {
     const err = new errors.StoreSchemeError({ url: 'foo://x\n', scheme: 'foo', known: ['redis'] });
     expect(err.message).toContain('"foo://x\\n"');
