@@ -240,6 +240,10 @@ export class RequestSession<T extends SessionData = SessionData> {
     const codec = this.#ctx.codec;
     const { changed, removed } = this.#changes();
     const loadedData = this.#parseSnapshot();
+    // Each key's serialization as this call writes it, to spot what the handler changes meanwhile.
+    const asWritten = new Map(this.#snapshot);
+    for (const [key, text] of changed) asWritten.set(key, text);
+    for (const key of removed) asWritten.delete(key);
     // The function runs again on the newest stored data after each conflict.
     const written = await this.#writeUntilLanded(async (newest) => {
       const draft: Record<string, unknown> = Object.assign(
@@ -252,11 +256,29 @@ export class RequestSession<T extends SessionData = SessionData> {
       return draft;
     });
     if (written) {
-      this.#adopt(written, this.#loaded!);
+      this.#adoptKeepingLater(written, asWritten);
       return;
     }
     this.#lost();
     throw new SessionDestroyedError({ operation: 'update()' });
+  }
+
+  /**
+   * Adopt what `update()`/`save()` wrote, keeping the changes the handler made to `req.session`
+   * while the write was in flight (`req.session.save(); req.session.x = 1`): they stay pending
+   * for the commit instead of being overwritten.
+   */
+  #adoptKeepingLater(written: Record<string, unknown>, asWritten: Map<string, string>): void {
+    const codec = this.#ctx.codec;
+    const later = new Map<string, unknown>();
+    for (const key of Object.keys(this.#data)) {
+      const value = this.#data[key];
+      if (codec.stringifyValue(value) !== asWritten.get(key)) later.set(key, value);
+    }
+    const gone = [...asWritten.keys()].filter((key) => this.#data[key] === undefined);
+    this.#adopt(written, this.#loaded!);
+    for (const [key, value] of later) this.#data[key] = value;
+    for (const key of gone) delete this.#data[key];
   }
 
   /** @param replace hand out a new session object (express-session's callback style) */

@@ -54,9 +54,20 @@ describe("express-session's API on drove's Express adapter", () => {
       req.session.n = Number(req.query.n);
       res.json({ maxAge: req.session.cookie.maxAge, original: req.session.cookie.originalMaxAge });
     });
+    app.post('/save-then-write', (req, res) => {
+      req.session.first = 1;
+      req.session.save();
+      // Written while the save is in flight: kept for the commit, not overwritten by it.
+      req.session.second = 2;
+      res.json({ ok: true });
+    });
     app.get('/read', (req, res) => {
       if (req.query.touch) req.session.touch();
-      res.json({ n: req.session.n ?? null });
+      res.json({
+        n: req.session.n ?? null,
+        first: req.session.first ?? null,
+        second: req.session.second ?? null,
+      });
     });
     app.post('/old-object', (req, res, next) => {
       const old = req.session;
@@ -137,6 +148,13 @@ describe("express-session's API on drove's Express adapter", () => {
     expect(maxAgeOf(touched)).toBeGreaterThan(DAY - 60_000);
     expect((await store.get(key))!.expiresAt).toBeGreaterThanOrEqual(before);
     expect(touched.json().n).toBe(1);
+  });
+
+  it('a change made while a bare save() is in flight is stored too', async () => {
+    const user = new Browser(base);
+    await user.post('/set?n=1');
+    expect((await user.post('/save-then-write')).status).toBe(200);
+    expect((await user.get('/read')).json()).toEqual({ n: 1, first: 1, second: 2 });
   });
 
   it('req.sessionID of a new session, read before the first write, is the id the cookie gets', async () => {
