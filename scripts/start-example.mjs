@@ -20,9 +20,8 @@ if (!existsSync(drove)) run('npm', ['run', 'build']);
 run('npm', ['run', 'build:example']);
 
 const port = process.env.PORT ?? '5000';
-console.log(
-  `\ndrove: starting the digest example (web=2, worker=1); open http://127.0.0.1:${port}/\n`,
-);
+// No address yet: `drove start` prints "open http://..." once a web instance is ready to serve.
+console.log('\ndrove: starting the digest example (web=2, worker=1)\n');
 const child = spawnSync(
   process.execPath,
   [drove, 'start', '-m', 'web=2,worker=1', '-p', port, ...process.argv.slice(2)],

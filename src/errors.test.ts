@@ -51,13 +51,32 @@ describe('error catalogue', () => {
     expect(err.details).toEqual({ store: 'redis', reason: 'timed out' });
     expect(err.message).toBe('[drove] [redis] store unavailable: timed out');
     expect(errors.StoreUnavailableError.name).toBe('StoreUnavailableError');
+    // What framework adapters answer with: 503 + Retry-After for an outage (not applied), 504
+    // without Retry-After when a write's outcome is unknown.
+    expect(err.retryAfter).toBe(1);
+    expect(
+      new errors.StoreUnavailableError({ store: 'pg', reason: 'x', retryAfter: 3 }).retryAfter,
+    ).toBe(3);
+    const unknown = new errors.StoreOutcomeUnknownError({
+      store: 'redis',
+      operation: 'update',
+      reason: 'lost',
+    });
+    expect([unknown.statusCode, unknown.retryAfter, unknown.code]).toEqual([
+      504,
+      undefined,
+      'DROVE_ERR_STORE_OUTCOME_UNKNOWN',
+    ]);
+    expect(new errors.InvalidKeyError({ key: 'k', reason: 'r' }).retryAfter).toBeUndefined();
   });
 
   it("carries what frameworks' error handlers read: status, headers (Retry-After on 503), expose", () => {
     const outage = new errors.StoreUnavailableError({ store: 'redis', reason: 'timed out' });
     expect(outage.status).toBe(503);
-    expect(outage.headers).toEqual({ 'retry-after': '5' });
+    expect(outage.headers).toEqual({ 'retry-after': '1' });
     expect(outage.expose).toBe(true);
+    const conflict = new errors.SessionConflictError({ attempts: 3, elapsedMs: 3000 });
+    expect(conflict.headers).toEqual({ 'retry-after': '5' });
     const csrf = new errors.CsrfError({ method: 'POST', origin: 'https://evil.example' });
     expect([csrf.status, csrf.headers, csrf.expose]).toEqual([403, {}, true]);
     const option = new errors.InvalidOptionError({ option: 'x', reason: 'y' });

@@ -24,10 +24,15 @@ export class DroveError extends Error {
   /** The same as `statusCode`: Express's finalhandler and http-errors read `status`. */
   readonly status: number | undefined;
   /**
-   * Headers a framework's error handler should send with the answer (Express's finalhandler
-   * sends `err.headers`): `Retry-After` on a 503, so that an error thrown inside a handler tells
-   * clients when to come back, as drove's own answers do. The session layer sets it to the
-   * adapter's `retryAfterSeconds`.
+   * When a retry may succeed, in whole seconds (an HTTP `Retry-After` value), for errors that are
+   * worth retrying (a store outage); undefined otherwise.
+   */
+  readonly retryAfter: number | undefined;
+  /**
+   * Headers a framework's error handler should send with the answer (Express's finalhandler and
+   * Fastify send `err.headers`): `Retry-After` on a 503 (`retryAfter`, else 5 s), so that an
+   * error thrown inside a handler tells clients when to come back, as drove's own answers do.
+   * The session layer sets it to the adapter's `retryAfterSeconds`.
    */
   headers: Record<string, string>;
   /**
@@ -35,13 +40,20 @@ export class DroveError extends Error {
    * with an HTTP status, whose messages are written for the client and carry no secret.
    */
   readonly expose: boolean;
-  constructor(code: string, message: string, statusCode?: number, options?: ErrorOptions) {
+  constructor(
+    code: string,
+    message: string,
+    statusCode?: number,
+    options?: ErrorOptions & { retryAfter?: number | undefined },
+  ) {
     super(`[drove] ${message}`, options);
     this.name = 'DroveError';
     this.code = code;
     this.statusCode = statusCode;
     this.status = statusCode;
-    this.headers = statusCode === 503 ? { 'retry-after': String(DEFAULT_RETRY_AFTER_SECONDS) } : {};
+    this.retryAfter = options?.retryAfter;
+    const retry = this.retryAfter ?? (statusCode === 503 ? DEFAULT_RETRY_AFTER_SECONDS : undefined);
+    this.headers = retry === undefined ? {} : { 'retry-after': String(retry) };
     this.expose = statusCode !== undefined;
   }
 }
@@ -69,6 +81,7 @@ function define<D>(
   code: `DROVE_ERR_${string}`,
   statusCode: number | undefined,
   message: (details: D) => string,
+  retryAfter?: (details: D) => number,
 ): DroveErrorClass<D> {
   catalogue.push({ code, statusCode });
   const ErrorClass = class extends DroveError {
@@ -76,7 +89,7 @@ function define<D>(
     static readonly statusCode = statusCode;
     readonly details: D;
     constructor(details: D, options?: ErrorOptions) {
-      super(code, message(details), statusCode, options);
+      super(code, message(details), statusCode, { ...options, retryAfter: retryAfter?.(details) });
       this.details = details;
     }
   };
@@ -127,10 +140,27 @@ export const StoreSchemeError = define<{ url: string; scheme: string; known: str
     `unknown store scheme ${quote(d.scheme)} in ${quote(d.url)}; known schemes: ${d.known.join(', ')}`,
 );
 
-export const StoreUnavailableError = define<{ store: string; reason: string }>(
+export const StoreUnavailableError = define<{
+  store: string;
+  reason: string;
+  /** Seconds after which a retry may succeed (`Retry-After`); default 1, the stores' reconnect pace. */
+  retryAfter?: number;
+}>(
   'DROVE_ERR_STORE_UNAVAILABLE',
   503,
   (d) => `[${d.store}] store unavailable: ${d.reason}`,
+  (d) => d.retryAfter ?? 1,
+);
+
+export const StoreOutcomeUnknownError = define<{
+  store: string;
+  operation: string;
+  reason: string;
+}>(
+  'DROVE_ERR_STORE_OUTCOME_UNKNOWN',
+  504,
+  (d) =>
+    `[${d.store}] ${d.operation}: outcome unknown (its reply was lost and the store could not tell whether it was applied): ${d.reason}`,
 );
 
 export const StoreClosedError = define<{ store: string }>(
@@ -242,6 +272,24 @@ export const DownloadError = define<{ url: string; reason: string }>(
   'DROVE_ERR_DOWNLOAD',
   502,
   (d) => `download of ${quote(d.url)} failed: ${d.reason}`,
+);
+
+export const DownloadRefusedError = define<{ url: string; reason: string }>(
+  'DROVE_ERR_DOWNLOAD_REFUSED',
+  403,
+  (d) => `download of ${quote(d.url)} refused: ${d.reason}`,
+);
+
+export const DownloadTruncatedError = define<{
+  url: string;
+  bytes: number;
+  expected: number | undefined;
+}>(
+  'DROVE_ERR_DOWNLOAD_TRUNCATED',
+  502,
+  (d) =>
+    `download of ${quote(d.url)} ended early after ${d.bytes} bytes` +
+    (d.expected === undefined ? '' : ` of ${d.expected}`),
 );
 
 export const DownloadTooLargeError = define<{ url: string; limit: number }>(
@@ -357,4 +405,85 @@ export const InstanceUnknownError = define<{ name: string }>(
   'DROVE_ERR_INSTANCE_UNKNOWN',
   undefined,
   (d) => `no process type or instance named ${quote(d.name)} in this formation`,
+);
+
+export const AlreadyRunningError = define<{ pid: number | null; socket: string }>(
+  'DROVE_ERR_ALREADY_RUNNING',
+  undefined,
+  (d) =>
+    `a formation is already running (pid ${d.pid ?? 'unknown'}, control socket ${d.socket}) in this directory; see \`drove ps\`, or stop that runner first`,
+);
+
+export const NotRunningError = define<{ dir: string }>(
+  'DROVE_ERR_NOT_RUNNING',
+  undefined,
+  (d) =>
+    `no formation is running in ${d.dir} or any directory above it (no .drove/control.sock); run this where \`drove start\` runs, or below it`,
+);
+
+// The balancer's own answers to clients (JSON bodies, see src/runner/answers.ts).
+
+export const NoInstanceError = define<Record<string, never>>(
+  'DROVE_ERR_NO_INSTANCE',
+  503,
+  () => 'no instance is ready to answer; retry after the Retry-After delay',
+);
+
+export const BadGatewayError = define<Record<string, never>>(
+  'DROVE_ERR_BAD_GATEWAY',
+  502,
+  () => 'no instance could answer this request',
+);
+
+export const GatewayTimeoutError = define<Record<string, never>>(
+  'DROVE_ERR_GATEWAY_TIMEOUT',
+  504,
+  () => 'the instance did not send its response head in time',
+);
+
+export const BadRequestError = define<{ reason: string }>(
+  'DROVE_ERR_BAD_REQUEST',
+  400,
+  (d) => `bad request: ${d.reason}`,
+);
+
+export const MethodNotAllowedError = define<{ method: string }>(
+  'DROVE_ERR_METHOD_NOT_ALLOWED',
+  405,
+  (d) => `the balancer does not accept ${d.method} requests`,
+);
+
+export const RequestTimeoutError = define<Record<string, never>>(
+  'DROVE_ERR_REQUEST_TIMEOUT',
+  408,
+  () => 'the request headers did not arrive in time',
+);
+
+// ---------------------------------------------------------------------------------------------
+// Export (`drove export`)
+
+export const ExportTargetError = define<{ target: string; known: string[] }>(
+  'DROVE_ERR_EXPORT_TARGET',
+  undefined,
+  (d) => `unknown export target ${quote(d.target)}; known targets: ${d.known.join(', ')}`,
+);
+
+export const ExportNameError = define<{ what: string; name: string; reason: string }>(
+  'DROVE_ERR_EXPORT_NAME',
+  undefined,
+  (d) => `${d.what} ${quote(d.name)} cannot be exported: ${d.reason}`,
+);
+
+export const ExportLocalStateError = define<{ variable: string; file: string }>(
+  'DROVE_ERR_EXPORT_LOCAL_STATE',
+  undefined,
+  (d) =>
+    `${d.file}: ${d.variable} is a sqlite: URL, a file on one host that many hosts cannot share; ` +
+    'point it at a shared store (redis://, postgres://, memcached://) or pass --allow-local',
+);
+
+export const ExportOutputError = define<{ dir: string; reason: string }>(
+  'DROVE_ERR_EXPORT_OUTPUT',
+  undefined,
+  (d) => `cannot write the export to ${quote(d.dir)}: ${d.reason}`,
 );

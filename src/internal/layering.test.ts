@@ -20,12 +20,27 @@ const MAY_IMPORT: Record<string, readonly string[]> = {
   runner: ['.', 'internal'],
   process: ['.', 'internal', 'runner'],
   // The CLI is the application on top of the library: it may import any part, nothing imports it.
-  cli: ['.', 'internal', 'stores', 'session', 'scratch', 'assets', 'runner', 'process'],
+  export: ['.', 'internal', 'runner'],
+  check: ['.', 'internal', 'runner', 'stores', 'session', 'eslint'],
+  eslint: ['.', 'internal'],
+  cli: [
+    '.',
+    'internal',
+    'stores',
+    'session',
+    'scratch',
+    'assets',
+    'runner',
+    'process',
+    'export',
+    'check',
+    'eslint',
+  ],
 };
 
 /**
  * The modules of a part that other parts may import: its entry points and its declared contracts.
- * The CLI is left out on purpose: it may still reach into the parts it drives.
+ * The CLI too goes through them (the runner's index, not its files).
  */
 const PUBLIC_MODULES: Record<string, readonly string[]> = {
   stores: ['index.ts', 'types.ts'],
@@ -97,12 +112,7 @@ function forbiddenEdges(edges: Edge[]): string[] {
       continue;
     }
     const open = PUBLIC_MODULES[toPart];
-    if (
-      fromPart !== 'cli' &&
-      open &&
-      open.length > 0 &&
-      !open.includes(to.slice(toPart.length + 1))
-    ) {
+    if (open && open.length > 0 && !open.includes(to.slice(toPart.length + 1))) {
       problems.push(
         `${from} imports ${to}: outside ${toPart}/ only ${open.join(', ')} may be imported`,
       );
@@ -150,6 +160,7 @@ describe('layering of src/', () => {
         edge('session/context.ts', 'stores/redis.ts'),
         edge('assets/hono.ts', 'hono'),
         edge('stores/sqlite.test.ts', 'session/_x.ts'),
+        edge('cli/commands/runner.ts', 'runner/start.ts'),
       ]),
     ).toEqual([
       'session/otel.ts imports stores/_utils.ts, private to stores/',
@@ -160,6 +171,7 @@ describe('layering of src/', () => {
       'session/context.ts imports stores/redis.ts: outside stores/ only index.ts, types.ts may be imported',
       'assets/hono.ts imports hono at run time (adapters take types only)',
       'stores/sqlite.test.ts imports session/_x.ts, private to session/',
+      'cli/commands/runner.ts imports runner/start.ts: outside runner/ only index.ts, protocol.ts may be imported',
     ]);
     expect(
       forbiddenEdges([
@@ -167,7 +179,7 @@ describe('layering of src/', () => {
         edge('session/otel.ts', 'internal/peer.ts'),
         edge('session/context.ts', 'stores/types.ts', true),
         edge('assets/hono.ts', 'hono', true),
-        edge('cli/commands/runner.ts', 'runner/start.ts'),
+        edge('cli/commands/runner.ts', 'runner/index.ts'),
         edge('session/sessions.test.ts', 'stores/sqlite.ts'),
       ]),
     ).toEqual([]);

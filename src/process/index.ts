@@ -11,6 +11,7 @@
  */
 import type { Server } from 'node:http';
 import { connect } from 'node:net';
+import { encodeMessage, INSTANCE_ENV } from '../runner/protocol.js';
 
 type Hook = () => unknown;
 const hooks: Hook[] = [];
@@ -28,16 +29,14 @@ let servers: { server: Server; timeoutMs: number }[] = [];
  * ```
  */
 export function ready(): Promise<void> {
-  const path = process.env.DROVE_CONTROL_SOCKET;
-  const instance = process.env.DROVE_INSTANCE;
-  const token = process.env.DROVE_READY_TOKEN;
+  const path = process.env[INSTANCE_ENV.controlSocket];
+  const instance = process.env[INSTANCE_ENV.instance];
+  const token = process.env[INSTANCE_ENV.readyToken];
   if (!path || !instance || !token) return Promise.resolve();
   return new Promise((resolve) => {
     const socket = connect(path);
     socket.once('error', () => resolve());
-    socket.once('connect', () =>
-      socket.write(`${JSON.stringify({ cmd: 'ready', instance, token })}\n`),
-    );
+    socket.once('connect', () => socket.write(encodeMessage({ cmd: 'ready', instance, token })));
     socket.on('data', () => {});
     socket.once('close', () => resolve());
   });

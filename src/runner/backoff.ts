@@ -38,8 +38,8 @@ export type RestartDecision =
  */
 export class RestartPolicy {
   readonly options: Required<RestartPolicyOptions>;
-  private nextDelay: number;
-  private quick = 0;
+  #nextDelay: number;
+  #quick = 0;
 
   constructor(options: RestartPolicyOptions = {}) {
     this.options = {
@@ -50,24 +50,24 @@ export class RestartPolicy {
       minUptimeMs: options.minUptimeMs ?? 1_000,
       maxQuickCrashes: options.maxQuickCrashes ?? 16,
     };
-    this.nextDelay = this.options.initialDelayMs;
+    this.#nextDelay = this.options.initialDelayMs;
   }
 
   /** Record an exit after `uptimeMs` of running and decide what happens next. */
   onExit(uptimeMs: number): RestartDecision {
     const o = this.options;
-    if (uptimeMs >= o.resetAfterMs) this.nextDelay = o.initialDelayMs;
-    this.quick = uptimeMs < o.minUptimeMs ? this.quick + 1 : 0;
-    if (this.quick >= o.maxQuickCrashes) return { action: 'errored', quickCrashes: this.quick };
-    const delayMs = Math.round(Math.min(this.nextDelay, o.maxDelayMs));
-    this.nextDelay = Math.min(this.nextDelay * o.factor, o.maxDelayMs);
-    return { action: 'restart', delayMs, quickCrashes: this.quick };
+    if (uptimeMs >= o.resetAfterMs) this.#nextDelay = o.initialDelayMs;
+    this.#quick = uptimeMs < o.minUptimeMs ? this.#quick + 1 : 0;
+    if (this.#quick >= o.maxQuickCrashes) return { action: 'errored', quickCrashes: this.#quick };
+    const delayMs = Math.round(Math.min(this.#nextDelay, o.maxDelayMs));
+    this.#nextDelay = Math.min(this.#nextDelay * o.factor, o.maxDelayMs);
+    return { action: 'restart', delayMs, quickCrashes: this.#quick };
   }
 
   /** Forget the history (after a deliberate restart or scale). */
   reset(): void {
-    this.nextDelay = this.options.initialDelayMs;
-    this.quick = 0;
+    this.#nextDelay = this.options.initialDelayMs;
+    this.#quick = 0;
   }
 }
 

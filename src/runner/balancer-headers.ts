@@ -7,6 +7,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
+import { isIPv6 } from 'node:net';
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) that a proxy must not forward. */
 const HOP_BY_HOP = new Set([
@@ -18,6 +19,74 @@ const HOP_BY_HOP = new Set([
   'trailer',
   'upgrade',
 ]);
+
+/**
+ * Headers some frameworks read as "the client's address", set by a CDN or proxy. A client can send
+ * them itself, so they are dropped unless `trustProxy` (like `X-Forwarded-*` and `Forwarded`).
+ */
+export const CLIENT_ADDRESS_HEADERS: ReadonlySet<string> = new Set([
+  'x-real-ip',
+  'x-client-ip',
+  'true-client-ip',
+  'cf-connecting-ip',
+  'fastly-client-ip',
+  'x-cluster-client-ip',
+  'x-original-forwarded-for',
+]);
+
+/** RFC 3986 reg-name (unreserved, pct-encoded, sub-delims) or IPv4address: never empty here. */
+const REG_NAME = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+$/;
+
+/**
+ * Whether `value` is an RFC 3986 `host [ ":" port ]`: a reg-name or IPv4 address, or an IPv6
+ * literal in brackets, and a port of 1 to 5 digits up to 65535. IPvFuture, zone ids, an empty
+ * host or port, userinfo (`x@evil.example`) and paths (`evil/../x`) are refused.
+ */
+export function isValidHost(value: string): boolean {
+  let host = value;
+  let port: string | undefined;
+  if (value.startsWith('[')) {
+    const close = value.indexOf(']');
+    if (close < 0) return false;
+    host = value.slice(1, close);
+    const rest = value.slice(close + 1);
+    if (rest !== '') {
+      if (!rest.startsWith(':')) return false;
+      port = rest.slice(1);
+    }
+    if (!isIPv6(host) || host.includes('%')) return false;
+  } else {
+    const colon = value.lastIndexOf(':');
+    if (colon >= 0) {
+      host = value.slice(0, colon);
+      port = value.slice(colon + 1);
+    }
+    if (!REG_NAME.test(host)) return false;
+  }
+  return port === undefined || (/^\d{1,5}$/.test(port) && Number(port) <= 65_535);
+}
+
+/**
+ * The request's one well-formed Host (RFC 9112 §3.2), or why it has none: HTTP/1.1 needs exactly
+ * one; HTTP/1.0 may have none (then '' is returned).
+ */
+export function requestHost(
+  raw: readonly string[],
+  httpVersion: string,
+): { host: string } | { refused: string } {
+  let host: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length !== 4 || name.toLowerCase() !== 'host') continue;
+    if (host !== undefined) return { refused: 'more than one Host header' };
+    host = raw[i + 1] as string;
+  }
+  if (host === undefined) {
+    return httpVersion === '1.0' ? { host: '' } : { refused: 'no Host header' };
+  }
+  if (!isValidHost(host)) return { refused: 'the Host header is not a valid host[:port]' };
+  return { host };
+}
 
 /** A request id we accept from a client: Heroku's rule, 20 to 200 safe characters. */
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9+/=_.:-]{20,200}$/;
@@ -38,8 +107,9 @@ export interface ForwardContext {
  * Build the header list sent to an instance from the client's `rawHeaders`.
  *
  * Drops hop-by-hop headers (and those named in `Connection`), drops client-supplied
- * `X-Forwarded-*` and `Forwarded` unless `trustProxy`, then sets `X-Forwarded-For`, `-Proto`,
- * `-Host` and `X-Request-Id` (a client's id is kept when it looks like one: 20–200 safe chars).
+ * `X-Forwarded-*`, `Forwarded` and {@link CLIENT_ADDRESS_HEADERS} unless `trustProxy`, then sets
+ * `X-Forwarded-For`, `-Proto`, `-Host` (from a valid Host only) and `X-Request-Id` (a client's id
+ * is kept when it looks like one: 20–200 safe chars). The Host was checked by requestHost().
  *
  * @example
  * ```ts
@@ -62,7 +132,9 @@ export function forwardRequestHeaders(raw: readonly string[], ctx: ForwardContex
     const value = raw[i + 1] as string;
     const lower = name.length > 0 ? name.toLowerCase() : name;
     if (lower === 'host') {
-      if (host) continue; // a second Host is ambiguous; the first wins
+      // requestHost() refuses a second one before a request gets here; a second is still never
+      // forwarded (defence in depth for other callers).
+      if (host) continue;
       host = value;
       out.push(name, value);
     } else if (lower === 'expect') {
@@ -75,13 +147,16 @@ export function forwardRequestHeaders(raw: readonly string[], ctx: ForwardContex
       // dropped: framing is re-done on each hop
     } else if (lower === 'x-request-id') {
       requestId = value;
+    } else if (CLIENT_ADDRESS_HEADERS.has(lower)) {
+      if (ctx.trustProxy) out.push(name, value);
     } else if (lower.startsWith('x-forwarded-') || lower === 'forwarded') {
       if (!ctx.trustProxy) continue;
       if (lower === 'x-forwarded-for')
         forwardedFor = forwardedFor ? `${forwardedFor}, ${value}` : value;
       else if (lower === 'x-forwarded-proto') forwardedProto ||= value;
-      else if (lower === 'x-forwarded-host') forwardedHost ||= value;
-      else out.push(name, value);
+      else if (lower === 'x-forwarded-host') {
+        if (!forwardedHost && isValidHost(value)) forwardedHost = value;
+      } else out.push(name, value);
     } else {
       out.push(name, value);
     }

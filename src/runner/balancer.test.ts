@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../errors.js';
 import { createBalancer } from './balancer.js';
-import { backResponseHeaders, forwardRequestHeaders } from './balancer-headers.js';
+import {
+  backResponseHeaders,
+  CLIENT_ADDRESS_HEADERS,
+  forwardRequestHeaders,
+  requestHost,
+} from './balancer-headers.js';
 
 const ctx = { remoteAddress: '10.0.0.7', proto: 'http', trustProxy: false, upgrade: false };
 
@@ -143,5 +148,67 @@ describe('createBalancer options', () => {
       InvalidOptionError,
     );
     expect(() => createBalancer({ port: 0, idleTimeoutMs: 0 })).toThrow(InvalidOptionError);
+  });
+});
+
+describe('requestHost and client address headers', () => {
+  it.each([
+    ['example.test'],
+    ['example.test:8080'],
+    ['127.0.0.1:5000'],
+    ['[::1]:5000'],
+    ['[2001:db8::1]'],
+    ['xn--bcher-kva.example'],
+    ['a%20b.test'],
+  ])('accepts %s', (host) => {
+    expect(requestHost(['Host', host], '1.1')).toEqual({ host });
+  });
+
+  it.each([
+    ['a b c'],
+    [''],
+    ['x@evil.example'],
+    ['evil/../x'],
+    ['example.test:'],
+    ['example.test:99999'],
+    ['example.test:80:80'],
+    ['[::1'],
+    ['[fe80::1%25eth0]'],
+    ['[v1.x]'],
+    ['a%zz.test'],
+  ])('refuses %j', (host) => {
+    expect(requestHost(['Host', host], '1.1')).toHaveProperty('refused');
+  });
+
+  it('refuses two Host headers, even equal ones, and HTTP/1.1 without one', () => {
+    expect(requestHost(['Host', 'a.test', 'host', 'a.test'], '1.1')).toEqual({
+      refused: 'more than one Host header',
+    });
+    expect(requestHost(['Accept', '*/*'], '1.1')).toEqual({ refused: 'no Host header' });
+    expect(requestHost(['Accept', '*/*'], '1.0')).toEqual({ host: '' });
+  });
+
+  it('drops client-set address headers unless trustProxy; X-Forwarded-Host only when valid', () => {
+    const raw = [
+      'Host',
+      'a.test',
+      'X-Real-IP',
+      '10.0.0.1',
+      'X-Client-IP',
+      '10.0.0.2',
+      'True-Client-IP',
+      '10.0.0.3',
+      'CF-Connecting-IP',
+      '10.0.0.4',
+      'X-Forwarded-Host',
+      'x@evil.example',
+    ];
+    const plain = byName(forwardRequestHeaders(raw, ctx));
+    for (const name of CLIENT_ADDRESS_HEADERS) expect(plain.has(name)).toBe(false);
+    expect(plain.get('x-forwarded-host')).toEqual(['a.test']);
+    const trusted = byName(forwardRequestHeaders(raw, { ...ctx, trustProxy: true }));
+    expect(trusted.get('x-real-ip')).toEqual(['10.0.0.1']);
+    expect(trusted.get('cf-connecting-ip')).toEqual(['10.0.0.4']);
+    expect(trusted.get('x-forwarded-host')).toEqual(['a.test']);
   });
 });

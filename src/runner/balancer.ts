@@ -1,11 +1,13 @@
 /**
  * The non-sticky HTTP load balancer in front of a formation's `web` instances.
  *
- * A node:http server (llhttp parses the client side) hands each request to the instance's
- * UpstreamPool (upstream.ts: kept-alive loopback sockets, no pipelining), so headers stay flat
- * arrays and bodies are streamed with back-pressure. Requests are balanced one by one — round
- * robin, or least outstanding — and two consecutive requests on one client connection never go to
- * the same instance while another is ready. See docs/balancer.md.
+ * A node:http server (llhttp parses the client side) asks the Selector (selection.ts) for an
+ * instance and hands the request to a ProxyExchange (exchange.ts), which sends it through the
+ * instance's UpstreamPool (upstream.ts: kept-alive loopback sockets, no pipelining) and streams
+ * the response back; retry.ts says when a failed request goes again. Requests are balanced one by
+ * one, and two consecutive requests on one client connection never go to the same instance while
+ * another is ready. This file owns the server, the instances' lifecycle and WebSocket upgrades.
+ * See docs/balancer.md and docs/architecture.md.
  * @module
  */
 
@@ -13,13 +15,31 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { InvalidOptionError, PortInUseError } from '../errors.js';
-import { backResponseHeaders, forwardRequestHeaders } from './balancer-headers.js';
+import {
+  BadGatewayError,
+  BadRequestError,
+  InvalidOptionError,
+  MethodNotAllowedError,
+  NoInstanceError,
+  PortInUseError,
+  RequestTimeoutError,
+} from '../errors.js';
+import { positive } from '../internal/options.js';
+import { answer, answerRaw } from './answers.js';
+import { forwardRequestHeaders, requestHost } from './balancer-headers.js';
 import { proxyUpgrade } from './balancer-upgrade.js';
-import { type UpstreamHandler, UpstreamPool } from './upstream.js';
+import {
+  type Backend,
+  clientOf,
+  describeError,
+  type ExchangeHost,
+  ProxyExchange,
+  trackConnection,
+} from './exchange.js';
+import { type BalancerStrategy, isStrategy, Selector, STRATEGIES } from './selection.js';
+import { UpstreamPool } from './upstream.js';
 
-/** How the next instance is chosen. */
-export type BalancerStrategy = 'round-robin' | 'least-outstanding';
+export type { BalancerStrategy } from './selection.js';
 
 /** Options of {@link createBalancer}. */
 export interface BalancerOptions {
@@ -31,6 +51,8 @@ export interface BalancerOptions {
   strategy?: BalancerStrategy;
   /** Keep and extend client-supplied `X-Forwarded-*` (only behind a proxy you run). Default false. */
   trustProxy?: boolean;
+  /** Told of every request sent to an instance, first attempts and retries (tests, `drove check`). */
+  onDispatch?: (instanceId: string) => void;
   /** Where the balancer reports what it does (quarantines, failed instances). */
   log?: (msg: string) => void;
   /** A client must send its request headers, and an instance its response headers, within this. Default 60 s. */
@@ -81,38 +103,6 @@ export interface Balancer {
   close(timeoutMs?: number): Promise<void>;
 }
 
-interface Backend {
-  id: string;
-  host: string;
-  port: number;
-  pool: UpstreamPool;
-  inFlight: number;
-  draining: boolean;
-  quarantined: boolean;
-  quarantineTimer: NodeJS.Timeout | undefined;
-  idleWaiters: (() => void)[];
-}
-
-/** Errors that mean the instance was never reached, so nothing of the request was sent. */
-const CONNECT_ERRORS = new Set([
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'CONNECT_TIMEOUT',
-]);
-
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
-
-/** The last instance a client connection was sent to, so the next request goes elsewhere. */
-const lastBackend = Symbol('drove.balancer.last');
-/** Exchanges in progress on a client connection, aborted if it closes. */
-const exchanges = Symbol('drove.balancer.exchanges');
-type TrackedSocket = Socket & {
-  [lastBackend]?: Backend;
-  [exchanges]?: Set<{ done: boolean; abort(): void }>;
-};
-
 /**
  * Create a balancer. Nothing listens until `listen()`; instances get traffic once `add()`ed.
  *
@@ -130,73 +120,36 @@ type TrackedSocket = Socket & {
  */
 export function createBalancer(options: BalancerOptions): Balancer {
   const host = options.host ?? '127.0.0.1';
-  const strategy = options.strategy ?? 'round-robin';
-  if (strategy !== 'round-robin' && strategy !== 'least-outstanding') {
+  const strategy: BalancerStrategy = options.strategy ?? 'round-robin';
+  if (!isStrategy(strategy)) {
     throw new InvalidOptionError({
       option: 'strategy',
-      reason: `expected "round-robin" or "least-outstanding", got ${JSON.stringify(strategy)}`,
+      reason: `expected ${Object.keys(STRATEGIES)
+        .map((name) => JSON.stringify(name))
+        .join(' or ')}, got ${JSON.stringify(strategy)}`,
     });
   }
   const trustProxy = options.trustProxy ?? false;
   const log = options.log ?? (() => {});
-  const headersTimeout = positive('headersTimeoutMs', options.headersTimeoutMs, 60_000);
-  const idleTimeout = positive('idleTimeoutMs', options.idleTimeoutMs, 60_000);
-  const quarantineMs = positive('quarantineMs', options.quarantineMs, 5_000);
-  const retryAfter = String(positive('retryAfterSeconds', options.retryAfterSeconds, 1));
+  const headersTimeout = positive('headersTimeoutMs', options.headersTimeoutMs, {
+    fallback: 60_000,
+  });
+  const idleTimeout = positive('idleTimeoutMs', options.idleTimeoutMs, { fallback: 60_000 });
+  const quarantineMs = positive('quarantineMs', options.quarantineMs, { fallback: 5_000 });
+  const retryAfter = String(
+    positive('retryAfterSeconds', options.retryAfterSeconds, { fallback: 1 }),
+  );
 
   const backends = new Map<string, Backend>();
-  /** Backends that take new requests (not draining), in insertion order. */
-  let routable: Backend[] = [];
-  let cursor = 0;
+  const selector = new Selector<Backend>({ strategy: STRATEGIES[strategy](), quarantineMs });
   let closing = false;
   const upgraded = new Set<Duplex>();
 
-  const refresh = () => {
-    routable = [...backends.values()].filter((b) => !b.draining);
-  };
-
-  /**
-   * Choose an instance: skip those already tried for this request, prefer not quarantined ones,
-   * and avoid `avoid` (the connection's previous instance) whenever another one is available.
-   */
-  const pick = (tried: Backend[] | undefined, avoid: Backend | undefined): Backend | undefined => {
-    const n = routable.length;
-    if (n === 0) return undefined;
-    let best: Backend | undefined;
-    let bestScore = Number.POSITIVE_INFINITY;
-    let bestIndex = 0;
-    for (let k = 0; k < n; k++) {
-      const index = (cursor + k) % n;
-      const b = routable[index] as Backend;
-      if (tried?.includes(b)) continue;
-      // Round robin takes the first acceptable one in rotation order; least-outstanding the
-      // least busy, ties going to rotation order. The penalties rank fallbacks last.
-      let score = strategy === 'least-outstanding' ? b.inFlight : 0;
-      if (b === avoid) score += 1e6;
-      if (b.quarantined) score += 1e9;
-      if (score < bestScore) {
-        best = b;
-        bestScore = score;
-        bestIndex = index;
-        if (score === 0 && strategy === 'round-robin') break;
-      }
-    }
-    if (best) cursor = (bestIndex + 1) % n;
-    return best;
-  };
-
   const quarantine = (b: Backend, error: Error) => {
-    if (!b.quarantined)
+    if (selector.quarantine(b))
       log(
-        `balancer: ${b.id} refused a connection (${describe(error)}); quarantined for ${quarantineMs} ms`,
+        `balancer: ${b.id} refused a connection (${describeError(error)}); quarantined for ${quarantineMs} ms`,
       );
-    b.quarantined = true;
-    if (b.quarantineTimer) clearTimeout(b.quarantineTimer);
-    b.quarantineTimer = setTimeout(() => {
-      b.quarantined = false;
-      b.quarantineTimer = undefined;
-    }, quarantineMs);
-    b.quarantineTimer.unref();
   };
 
   const finished = (b: Backend) => {
@@ -208,10 +161,27 @@ export function createBalancer(options: BalancerOptions): Balancer {
     }
   };
 
+  const exchangeHost: ExchangeHost = {
+    get closing() {
+      return closing;
+    },
+    next: (tried, client) => selector.pick({ exclude: tried, client }),
+    refused: quarantine,
+    finished,
+    ...(options.onDispatch ? { dispatched: (b: Backend) => options.onDispatch?.(b.id) } : {}),
+    log,
+  };
+
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    const socket = req.socket as TrackedSocket;
-    const backend = pick(undefined, socket[lastBackend]);
-    if (!backend) return unavailable(res, retryAfter);
+    const host = requestHost(req.rawHeaders, req.httpVersion);
+    if ('refused' in host) {
+      res.shouldKeepAlive = false;
+      return answer(res, new BadRequestError({ reason: host.refused }));
+    }
+    const socket = req.socket;
+    const { client, last } = clientOf(socket);
+    const backend = selector.pick({ avoid: last, client });
+    if (!backend) return answer(res, new NoInstanceError({}), { 'retry-after': retryAfter });
     if (closing) res.shouldKeepAlive = false;
     const headers = forwardRequestHeaders(req.rawHeaders, {
       remoteAddress: socket.remoteAddress ?? '',
@@ -219,132 +189,13 @@ export function createBalancer(options: BalancerOptions): Balancer {
       trustProxy,
       upgrade: false,
     });
-    new ProxyExchange(req, res, headers, backend).send();
+    new ProxyExchange(exchangeHost, req, res, headers, backend).send();
   };
-
-  /** One client request, possibly tried on several instances when connecting fails. */
-  class ProxyExchange implements UpstreamHandler {
-    private tried: Backend[] | undefined;
-    private abortUpstream: ((err?: Error) => void) | undefined;
-    private resume: (() => void) | undefined;
-    /** Response bytes announced by the instance, or -1 (chunked / unknown). */
-    private contentLength = -1;
-    /** A body that arrived in one piece, sent with `res.end()` (one write, no extra work). */
-    private held: Buffer | undefined;
-    done = false;
-    private readonly hasBody: boolean;
-    /** Kept here: `req.socket` is cleared once a request body has been read. */
-    private readonly socket: TrackedSocket;
-
-    constructor(
-      private readonly req: IncomingMessage,
-      private readonly res: ServerResponse,
-      private readonly headers: string[],
-      private backend: Backend,
-    ) {
-      this.hasBody =
-        req.headers['transfer-encoding'] !== undefined ||
-        (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
-      this.socket = req.socket as TrackedSocket;
-    }
-
-    send(): void {
-      const b = this.backend;
-      b.inFlight++;
-      this.socket[lastBackend] = b;
-      this.socket[exchanges]?.add(this);
-      b.pool.dispatch(
-        {
-          path: this.req.url ?? '/',
-          method: this.req.method ?? 'GET',
-          headers: this.headers,
-          body: this.hasBody ? this.req : null,
-        },
-        this,
-      );
-    }
-
-    /** The client connection closed: stop the instance's work if the response is not done. */
-    abort(): void {
-      if (!this.done) this.abortUpstream?.(new Error('client went away'));
-    }
-
-    onConnect(abort: (err?: Error) => void): void {
-      this.abortUpstream = abort;
-    }
-
-    onHeaders(statusCode: number, raw: string[], resume: () => void, statusText: string): boolean {
-      const res = this.res;
-      if (res.destroyed || statusCode < 200) return true; // 1xx: the final status follows
-      const back = backResponseHeaders(raw);
-      this.contentLength = back.contentLength;
-      this.resume = resume;
-      // An answer that comes before the client's body is in (a 413, say): Node's server would
-      // stall that connection on the unread rest, so it is closed after the response instead.
-      if (closing || (this.hasBody && !this.req.complete)) res.shouldKeepAlive = false;
-      res.writeHead(statusCode, statusText, back.headers);
-      return true;
-    }
-
-    onData(chunk: Buffer): boolean {
-      if (this.held === undefined && chunk.length === this.contentLength) {
-        this.held = chunk;
-        return true;
-      }
-      const ok = this.res.write(chunk);
-      if (!ok) this.res.once('drain', this.resume as () => void);
-      return ok;
-    }
-
-    onComplete(): void {
-      this.settle();
-      finished(this.backend);
-      if (this.held) this.res.end(this.held);
-      else this.res.end();
-    }
-
-    private settle(): void {
-      this.done = true;
-      this.socket[exchanges]?.delete(this);
-    }
-
-    onError(error: Error): void {
-      if (this.done) {
-        // Thrown by our own onComplete: the instance's part is already accounted for.
-        this.res.destroy(error);
-        return;
-      }
-      const b = this.backend;
-      finished(b);
-      const code = (error as NodeJS.ErrnoException).code ?? '';
-      const connectFailed = CONNECT_ERRORS.has(code);
-      if (connectFailed) quarantine(b, error);
-      if (this.res.headersSent || this.res.destroyed) {
-        this.settle();
-        this.res.destroy(error);
-        return;
-      }
-      const retryable =
-        connectFailed || (!this.hasBody && IDEMPOTENT.has(this.req.method ?? '') && isReset(code));
-      if (retryable) {
-        this.tried ??= [];
-        this.tried.push(b);
-        const next = pick(this.tried, undefined);
-        if (next) {
-          this.backend = next;
-          this.send();
-          return;
-        }
-      }
-      this.settle();
-      log(`balancer: request to ${b.id} failed: ${describe(error)}`);
-      if (code === 'HEADERS_TIMEOUT') gatewayError(this.res, 504, 'instance timed out');
-      else gatewayError(this.res, 502, 'no instance could answer');
-    }
-  }
 
   const onUpgrade = async (req: IncomingMessage, client: Duplex, head: Buffer) => {
     client.on('error', () => {});
+    const host = requestHost(req.rawHeaders, req.httpVersion);
+    if ('refused' in host) return answerRaw(client, new BadRequestError({ reason: host.refused }));
     const headers = forwardRequestHeaders(req.rawHeaders, {
       remoteAddress: (req.socket as Socket).remoteAddress ?? '',
       proto: 'http',
@@ -352,14 +203,12 @@ export function createBalancer(options: BalancerOptions): Balancer {
       upgrade: true,
     });
     const tried: Backend[] = [];
+    const { client: key } = clientOf(req.socket);
     for (;;) {
-      const b = pick(tried, undefined);
+      const b = selector.pick({ exclude: tried, client: key });
       if (!b) {
-        client.end(
-          `HTTP/1.1 ${tried.length ? '502 Bad Gateway' : '503 Service Unavailable'}\r\n` +
-            `retry-after: ${retryAfter}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`,
-        );
-        return;
+        const error = tried.length ? new BadGatewayError({}) : new NoInstanceError({});
+        return answerRaw(client, error, { 'retry-after': retryAfter });
       }
       tried.push(b);
       const outcome = await proxyUpgrade(req, client, head, b, headers);
@@ -376,6 +225,8 @@ export function createBalancer(options: BalancerOptions): Balancer {
   };
 
   const server: Server = createServer({
+    // requestHost() answers a missing Host itself, as JSON like every other refusal.
+    requireHostHeader: false,
     headersTimeout,
     requestTimeout: 0,
     keepAliveTimeout: idleTimeout,
@@ -385,19 +236,23 @@ export function createBalancer(options: BalancerOptions): Balancer {
     res.sendDate = false;
     onRequest(req, res);
   });
-  server.on('connection', (socket: TrackedSocket) => {
-    const active = new Set<{ done: boolean; abort(): void }>();
-    socket[exchanges] = active;
-    socket.once('close', () => {
-      for (const exchange of active) exchange.abort();
+  server.on('connection', trackConnection);
+  server.on('upgrade', onUpgrade);
+  // Node hands CONNECT to this event and, with no listener, closes the connection unanswered.
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    socket.on('error', () => {});
+    answerRaw(socket, new MethodNotAllowedError({ method: req.method ?? 'CONNECT' }), {
+      allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS',
     });
   });
-  server.on('upgrade', onUpgrade);
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (socket.writable && err.code !== 'ECONNRESET') {
-      const status =
-        err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-      socket.end(`HTTP/1.1 ${status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
+      answerRaw(
+        socket,
+        err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? new RequestTimeoutError({})
+          : new BadRequestError({ reason: 'the request could not be parsed' }),
+      );
     } else {
       socket.destroy();
     }
@@ -435,10 +290,9 @@ export function createBalancer(options: BalancerOptions): Balancer {
       const existing = backends.get(instance.id);
       if (existing && existing.host === instance.host && existing.port === instance.port) {
         existing.draining = false;
-        refresh();
+        selector.markUp(existing);
         return;
       }
-      if (existing) retire(existing);
       const pool = new UpstreamPool({
         host: instance.host,
         port: instance.port,
@@ -449,25 +303,28 @@ export function createBalancer(options: BalancerOptions): Balancer {
         bodyTimeoutMs: idleTimeout,
         connectTimeoutMs: 5_000,
       });
-      backends.set(instance.id, {
+      const backend: Backend = {
         id: instance.id,
         host: instance.host,
         port: instance.port,
         pool,
         inFlight: 0,
         draining: false,
-        quarantined: false,
-        quarantineTimer: undefined,
         idleWaiters: [],
-      });
-      refresh();
+      };
+      // Map.set keeps the old entry's place, and the selector its place in the rotation.
+      backends.set(instance.id, backend);
+      if (existing) {
+        selector.replace(existing, backend);
+        retire(existing);
+      } else selector.add(backend);
     },
 
     drain(id, timeoutMs) {
       const b = backends.get(id);
       if (!b) return Promise.resolve();
       b.draining = true;
-      refresh();
+      selector.markDown(b);
       if (b.inFlight === 0) return Promise.resolve();
       return new Promise<void>((resolve) => {
         const timer = setTimeout(done, timeoutMs);
@@ -483,7 +340,7 @@ export function createBalancer(options: BalancerOptions): Balancer {
       const b = backends.get(id);
       if (!b) return;
       backends.delete(id);
-      refresh();
+      selector.remove(b);
       retire(b);
     },
 
@@ -492,7 +349,7 @@ export function createBalancer(options: BalancerOptions): Balancer {
         id: b.id,
         port: b.port,
         inFlight: b.inFlight,
-        state: b.draining ? 'draining' : b.quarantined ? 'quarantined' : 'ready',
+        state: b.draining ? 'draining' : selector.isQuarantined(b) ? 'quarantined' : 'ready',
       }));
     },
 
@@ -514,54 +371,18 @@ export function createBalancer(options: BalancerOptions): Balancer {
       clearInterval(sweep);
       server.closeAllConnections();
       for (const socket of upgraded) socket.destroy();
-      for (const b of [...backends.values()]) retire(b);
+      for (const b of [...backends.values()]) {
+        selector.remove(b);
+        retire(b);
+      }
       backends.clear();
-      refresh();
       await closed;
     },
   };
 
   /** Release an instance's pool once its in-flight requests are done (they may still finish). */
   function retire(b: Backend): void {
-    if (b.quarantineTimer) clearTimeout(b.quarantineTimer);
     for (const w of b.idleWaiters.splice(0)) w();
     b.pool.close();
   }
-}
-
-function positive(option: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value <= 0) {
-    throw new InvalidOptionError({ option, reason: `expected a positive number, got ${value}` });
-  }
-  return value;
-}
-
-function isReset(code: string): boolean {
-  return code === 'ECONNRESET' || code === 'UPSTREAM_CLOSED' || code === 'EPIPE';
-}
-
-function describe(error: Error): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  return code ? `${code}: ${error.message}` : error.message;
-}
-
-function unavailable(res: ServerResponse, retryAfter: string): void {
-  res.sendDate = true;
-  res.writeHead(503, {
-    'content-type': 'text/plain; charset=utf-8',
-    'retry-after': retryAfter,
-    'content-length': 21,
-  });
-  res.end('no instance is ready\n');
-}
-
-function gatewayError(res: ServerResponse, status: number, message: string): void {
-  const body = `${message}\n`;
-  res.sendDate = true;
-  res.writeHead(status, {
-    'content-type': 'text/plain; charset=utf-8',
-    'content-length': Buffer.byteLength(body),
-  });
-  res.end(body);
 }

@@ -2,7 +2,7 @@
  * The control socket: how `drove ps`, `drove restart`, `drove scale` and `ready()` reach a
  * running formation. A Unix socket at `.drove/control.sock` (mode 0600, directory 0700), or under
  * the system temp directory when that path is longer than the 107-byte limit. One JSON request per
- * connection, one JSON answer.
+ * connection, one JSON answer (the contract is in protocol.ts).
  * @module
  */
 import { createHash } from 'node:crypto';
@@ -11,6 +11,9 @@ import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ControlUnreachableError, DroveError, InvalidOptionError } from '../errors.js';
+import { type ControlRequest, type ControlResponse, encodeMessage } from './protocol.js';
+
+export type { ControlRequest, ControlResponse } from './protocol.js';
 
 /** Longest usable `sun_path` on Linux (108 bytes with the terminating NUL). */
 const MAX_SOCKET_PATH = 107;
@@ -30,18 +33,6 @@ export function controlSocketPath(cwd = process.cwd()): string {
   const hash = createHash('sha256').update(dir).digest('hex').slice(0, 16);
   return join(tmpdir(), `drove-${process.getuid?.() ?? 0}-${hash}.sock`);
 }
-
-/** A request on the control socket. */
-export type ControlRequest =
-  | { cmd: 'ps' }
-  | { cmd: 'restart'; target?: string }
-  | { cmd: 'scale'; formation: string }
-  | { cmd: 'ready'; instance: string; token: string };
-
-/** The answer: `ok` with a result, or an error with its code. */
-export type ControlResponse =
-  | { ok: true; result: unknown }
-  | { ok: false; error: { code: string; message: string } };
 
 /**
  * Serve the control socket. Refuses to start when another formation answers on the same path;
@@ -74,12 +65,12 @@ export async function serveControl(
       try {
         request = JSON.parse(buffer.slice(0, nl)) as ControlRequest;
       } catch {
-        socket.end(`${JSON.stringify(failure(new Error('bad request')))}\n`);
+        socket.end(encodeMessage(failure(new Error('bad request'))));
         return;
       }
       handle(request).then(
-        (result) => socket.end(`${JSON.stringify({ ok: true, result })}\n`),
-        (err: unknown) => socket.end(`${JSON.stringify(failure(err))}\n`),
+        (result) => socket.end(encodeMessage({ ok: true, result })),
+        (err: unknown) => socket.end(encodeMessage(failure(err))),
       );
     });
   });
@@ -134,7 +125,7 @@ export function callControl(path: string, request: ControlRequest): Promise<unkn
     socket.once('error', (err: NodeJS.ErrnoException) =>
       reject(new ControlUnreachableError({ socket: path, reason: err.code ?? err.message })),
     );
-    socket.on('connect', () => socket.write(`${JSON.stringify(request)}\n`));
+    socket.on('connect', () => socket.write(encodeMessage(request)));
     socket.on('data', (chunk: Buffer) => {
       buffer += chunk.toString('utf8');
     });

@@ -21,6 +21,7 @@ interface ProcfileCase {
   duplicate_names: string[];
   empty: boolean;
   utf8_valid: boolean;
+  ignored_lines: { line: number; text: string }[];
 }
 interface EnvCase {
   file: string;
@@ -66,9 +67,12 @@ describe('Procfile corpus', () => {
         expect(read).toThrow(ProcfileEmptyError);
         return;
       }
-      expect(read()).toEqual(
+      const ignored: { line: number; text: string }[] = [];
+      expect(parseProcfile(bytes, c.file, (i) => ignored.push(i))).toEqual(
         c.entries.map((e) => ({ name: e.name, command: e.command, line: e.line })),
       );
+      // The lines drove warns about are exactly those foreman and honcho silently drop.
+      expect(ignored).toEqual(c.ignored_lines);
     });
   }
 });

@@ -72,7 +72,8 @@ export function parseFormation(
 }
 
 /**
- * Port for instance `n` (from 1) of the type at Procfile position `typeIndex` (from 0):
+ * Port for instance `n` (from 1) of the type at Procfile position `typeIndex` (from 0, not
+ * counting `release`, which takes no port block):
  * `base + 100 × typeIndex + n`. `alternate` is the slot a rolling restart's replacement uses
  * while the old instance still holds the primary one: `+ 50`.
  *

@@ -3,8 +3,17 @@
  * line and headers, then the body framed by Content-Length, chunked encoding or the end of the
  * connection. It only reads responses of drove's own instances on loopback, one at a time per
  * connection (no pipelining), so it is strict and small rather than lenient and general.
+ *
+ * It is at least as strict as llhttp (Node's own parser, in its default strict mode) on every
+ * point of framing, so that a response the balancer relays is one a Node client would read the
+ * same way: no obs-fold, no bare CR or LF, no control bytes in a field, one Content-Length line
+ * and never beside Transfer-Encoding (RFC 9112 §6.3: such a response would desync the client),
+ * chunked only as the final coding of an HTTP/1.1 response, a chunk size of hex digits with no
+ * whitespace, well-formed trailers, and a head no larger than Node's `maxHeaderSize`.
+ * `src/runner/http1-response.llhttp.test.ts` compares its verdicts with llhttp's on hostile bytes.
  * @module
  */
+import { maxHeaderSize } from 'node:http';
 
 /** A response head. */
 export interface ResponseHead {
@@ -31,12 +40,21 @@ export class BadResponseError extends Error {
   readonly code = 'BAD_RESPONSE';
 }
 
-const MAX_HEAD = 64 * 1024;
+/** The head (status line, fields, final CRLF) as large as a Node client accepts, or smaller. */
+const MAX_HEAD = maxHeaderSize;
+/** A chunk-size line with its extensions; also the trailer section's size. */
 const MAX_CHUNK_LINE = 1024;
+const MAX_TRAILERS = 8 * 1024;
 const CRLF2 = Buffer.from('\r\n\r\n');
 const CRLF = Buffer.from('\r\n');
-const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/;
+/** Status codes 100–999, a reason phrase of HTAB, SP, VCHAR and obs-text (RFC 9112 §4). */
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d{2})(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** A field value: no CR, LF, NUL or other control byte but HTAB, no DEL (RFC 9110 §5.5). */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** `1*HEXDIG *( ";" token [ "=" ( token / quoted-string ) ] )`, no whitespace anywhere. */
+const CHUNK_LINE =
+  /^([0-9A-Fa-f]{1,12})((?:;[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:=(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+|"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t\x20-\x7e\x80-\xff])*"))?)*)$/;
 
 enum State {
   Head,
@@ -57,6 +75,8 @@ export class ResponseParser {
   #pending: Buffer | undefined;
   /** Body bytes still expected (Length, ChunkData). */
   #remaining = 0;
+  /** Bytes of the trailer section so far. */
+  #trailerBytes = 0;
 
   constructor(events: ResponseEvents) {
     this.#events = events;
@@ -92,10 +112,11 @@ export class ResponseParser {
           const joined = this.#join(data);
           const end = joined.indexOf(CRLF2);
           if (end < 0) {
-            if (joined.length > MAX_HEAD) throw new BadResponseError('response head too large');
+            if (joined.length >= MAX_HEAD) throw new BadResponseError('response head too large');
             this.#pending = joined;
             return;
           }
+          if (end + 4 > MAX_HEAD) throw new BadResponseError('response head too large');
           this.#pending = undefined;
           data = joined.subarray(end + 4);
           this.#head(joined.toString('latin1', 0, end));
@@ -114,9 +135,10 @@ export class ResponseParser {
           const line = this.#line(data);
           if (line === undefined) return;
           data = line.rest;
-          const size = line.text.split(';', 1)[0]!.trim();
-          if (!/^[0-9a-fA-F]{1,12}$/.test(size)) throw new BadResponseError('bad chunk size');
+          const size = CHUNK_LINE.exec(line.text)?.[1];
+          if (size === undefined) throw new BadResponseError('bad chunk size line');
           this.#remaining = Number.parseInt(size, 16);
+          this.#trailerBytes = 0;
           this.#state = this.#remaining === 0 ? State.Trailers : State.ChunkData;
           break;
         }
@@ -142,6 +164,9 @@ export class ResponseParser {
             this.#end(data.length > 0);
             return;
           }
+          this.#trailerBytes += line.text.length + 2;
+          if (this.#trailerBytes > MAX_TRAILERS) throw new BadResponseError('trailers too large');
+          fieldLine(line.text);
           break;
         }
         case State.UntilClose:
@@ -161,35 +186,38 @@ export class ResponseParser {
     const headers: string[] = [];
     let contentLength = -1;
     let chunked = false;
-    let transferEncoded = false;
     let close = match[1] === '0';
     let keepAliveMs: number | undefined;
+    let transferEncodings = 0;
+    const http10 = match[1] === '0';
     for (let i = 1; i < lines.length; i++) {
-      const line = lines[i] as string;
-      const colon = line.indexOf(':');
-      const name = colon > 0 ? line.slice(0, colon) : '';
-      if (!TOKEN.test(name)) throw new BadResponseError('bad header line');
-      const value = line.slice(colon + 1).trim();
+      const [name, value] = fieldLine(lines[i] as string);
       const lower = name.toLowerCase();
       if (lower === 'content-length') {
+        // One line, one number: llhttp refuses a repeat even of the same value, and a list.
+        if (contentLength >= 0) throw new BadResponseError('more than one content-length');
         if (!/^\d{1,15}$/.test(value)) throw new BadResponseError('bad content-length');
-        const n = Number(value);
-        if (contentLength >= 0 && contentLength !== n)
-          throw new BadResponseError('conflicting content-length');
-        contentLength = n;
+        contentLength = Number(value);
       } else if (lower === 'transfer-encoding') {
-        transferEncoded = true;
-        chunked = /(?:^|,)\s*chunked\s*$/i.test(value);
+        transferEncodings++;
+        chunked = transferCodings(value);
       } else if (lower === 'keep-alive') {
         const timeout = /(?:^|,)\s*timeout=(\d{1,6})/i.exec(value);
         if (timeout) keepAliveMs = Number(timeout[1]) * 1000;
       } else if (lower === 'connection') {
         const tokens = value.toLowerCase();
         if (/(?:^|,)\s*close\s*(?:,|$)/.test(tokens)) close = true;
-        else if (match[1] === '0' && /(?:^|,)\s*keep-alive\s*(?:,|$)/.test(tokens)) close = false;
+        else if (http10 && /(?:^|,)\s*keep-alive\s*(?:,|$)/.test(tokens)) close = false;
       }
       headers.push(name, value);
     }
+    const transferEncoded = transferEncodings > 0;
+    // RFC 9112 §6.3: Transfer-Encoding beside Content-Length is a smuggling vector; a proxy must
+    // not relay both. HTTP/1.0 has no Transfer-Encoding (§6.1); a second line could hide a coding.
+    if (transferEncoded && contentLength >= 0)
+      throw new BadResponseError('transfer-encoding with content-length');
+    if (transferEncoded && http10) throw new BadResponseError('transfer-encoding in HTTP/1.0');
+    if (transferEncodings > 1) throw new BadResponseError('more than one transfer-encoding');
     if (status >= 100 && status < 200) {
       // Informational (100 Continue, 103 Early Hints): the final response follows. 101 would
       // switch protocols, which only upgrade requests may do, and those do not come here.
@@ -250,4 +278,29 @@ export class ResponseParser {
     const pending = this.#pending;
     return pending ? Buffer.concat([pending, data]) : data;
   }
+}
+
+/** One `name: value` field line, checked as llhttp checks it; the value without its OWS. */
+function fieldLine(line: string): [string, string] {
+  const colon = line.indexOf(':');
+  const name = colon > 0 ? line.slice(0, colon) : '';
+  // An empty name also catches obs-fold (a line that starts with SP or HTAB).
+  if (!TOKEN.test(name)) throw new BadResponseError('bad header line');
+  const value = line.slice(colon + 1).replace(/^[\t ]+|[\t ]+$/g, '');
+  if (!FIELD_VALUE.test(value)) throw new BadResponseError('bad header value');
+  return [name, value];
+}
+
+/**
+ * Whether a Transfer-Encoding value ends in chunked (then the body is chunked; else it runs until
+ * the close). A list of tokens; chunked only once, and only last (RFC 9112 §7).
+ */
+function transferCodings(value: string): boolean {
+  const codings = value.split(',').map((c) => c.replace(/^[\t ]+|[\t ]+$/g, '').toLowerCase());
+  for (const [i, coding] of codings.entries()) {
+    if (!TOKEN.test(coding)) throw new BadResponseError('bad transfer-encoding');
+    if (coding === 'chunked' && i !== codings.length - 1)
+      throw new BadResponseError('chunked is not the final transfer coding');
+  }
+  return codings[codings.length - 1] === 'chunked';
 }

@@ -33,35 +33,37 @@ export interface LogOptions {
  * ```
  */
 export class FormationLog {
-  private readonly out: { write(chunk: string): unknown; isTTY?: boolean };
-  private readonly json: boolean;
-  private readonly colour: boolean;
-  private readonly now: () => Date;
-  private width = 'system'.length;
-  private readonly colourOf = new Map<string, number>();
+  readonly #out: { write(chunk: string): unknown; isTTY?: boolean };
+  readonly #json: boolean;
+  readonly #colour: boolean;
+  readonly #now: () => Date;
+  #width = 'system'.length;
+  readonly #colourOf = new Map<string, number>();
 
   constructor(options: LogOptions = {}) {
-    this.out = options.out ?? process.stdout;
-    this.json = options.json ?? false;
-    this.colour = options.colour ?? (Boolean(this.out.isTTY) && !process.env.NO_COLOR);
-    this.now = options.now ?? (() => new Date());
+    this.#out = options.out ?? process.stdout;
+    this.#json = options.json ?? false;
+    this.#colour = options.colour ?? (Boolean(this.#out.isTTY) && !process.env.NO_COLOR);
+    this.#now = options.now ?? (() => new Date());
   }
 
   /** Make room for `name` in the padded prefix column. */
   reserve(name: string): void {
-    this.width = Math.max(this.width, name.length);
+    this.#width = Math.max(this.#width, name.length);
   }
 
   /** Write one line attributed to `name`. */
   line(name: string, text: string, stream = 'stdout'): void {
-    const time = this.now();
-    if (this.json) {
-      this.out.write(`${JSON.stringify({ time: time.toISOString(), name, stream, line: text })}\n`);
+    const time = this.#now();
+    if (this.#json) {
+      this.#out.write(
+        `${JSON.stringify({ time: time.toISOString(), name, stream, line: text })}\n`,
+      );
       return;
     }
     this.reserve(name);
-    const prefix = `${hhmmss(time)} ${name.padEnd(this.width)} |`;
-    this.out.write(`${this.paint(name, prefix)} ${text}\n`);
+    const prefix = `${hhmmss(time)} ${name.padEnd(this.#width)} |`;
+    this.#out.write(`${this.#paint(name, prefix)} ${text}\n`);
   }
 
   /** A message of the runner itself. */
@@ -99,13 +101,13 @@ export class FormationLog {
     });
   }
 
-  private paint(name: string, text: string): string {
-    if (!this.colour) return text;
+  #paint(name: string, text: string): string {
+    if (!this.#colour) return text;
     if (name === 'system') return `\x1b[1m${text}\x1b[0m`;
-    let code = this.colourOf.get(name);
+    let code = this.#colourOf.get(name);
     if (code === undefined) {
-      code = COLOURS[this.colourOf.size % COLOURS.length]!;
-      this.colourOf.set(name, code);
+      code = COLOURS[this.#colourOf.size % COLOURS.length]!;
+      this.#colourOf.set(name, code);
     }
     return `\x1b[${code}m${text}\x1b[0m`;
   }

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadEnv } from './env.js';
-import { readProcfile } from './procfile.js';
+import { ignoredLineWarning, readProcfile } from './procfile.js';
 import { signalExitCode } from './start.js';
 
 /** Options of {@link runOneOff}. */
@@ -36,7 +36,9 @@ export async function runOneOff(args: string[], options: RunOptions = {}): Promi
   let command = args.length === 1 ? args[0]! : args.map(shellQuote).join(' ');
   const procfile = resolve(cwd, options.procfile ?? 'Procfile');
   if (args.length === 1 && existsSync(procfile)) {
-    const entry = readProcfile(procfile).find((e) => e.name === args[0]);
+    const warn = (i: { line: number; text: string }) =>
+      process.stderr.write(`drove: ${ignoredLineWarning(options.procfile ?? 'Procfile', i)}\n`);
+    const entry = readProcfile(procfile, warn).find((e) => e.name === args[0]);
     if (entry) command = entry.command;
   }
   const child = spawn('/bin/sh', ['-c', command], { cwd, env, stdio: 'inherit' });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ProcfileMissingError } from '../errors.js';
-import { parseProcfile, readProcfile } from './procfile.js';
+import { ignoredLineWarning, parseProcfile, readProcfile } from './procfile.js';
 
 describe('parseProcfile', () => {
   it('reads name: command lines and ignores everything else', () => {
@@ -50,5 +50,19 @@ describe('parseProcfile', () => {
     expect(() => readProcfile(join(dir, 'Procfile'))).toThrow(ProcfileMissingError);
     writeFileSync(join(dir, 'Procfile'), 'web: x\n');
     expect(readProcfile(join(dir, 'Procfile'))).toHaveLength(1);
+  });
+});
+
+describe('ignored lines', () => {
+  it('reports lines that are neither entries, blanks nor comments, with a hint', () => {
+    const ignored: { line: number; text: string }[] = [];
+    parseProcfile('  # note\n\nweb node a.js\nweb2 : b\npython x.py\nweb: ok\n', 'P', (i) =>
+      ignored.push(i),
+    );
+    expect(ignored.map((i) => ignoredLineWarning('P', i))).toEqual([
+      'P:3: ignored, not a "name: command" line: "web node a.js" (did you mean "web: node a.js"?)',
+      'P:4: ignored, not a "name: command" line: "web2 : b" (did you mean "web2: b"?)',
+      'P:5: ignored, not a "name: command" line: "python x.py"',
+    ]);
   });
 });

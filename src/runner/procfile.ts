@@ -20,6 +20,12 @@ export interface ProcfileEntry {
   line: number;
 }
 
+/** A line the grammar ignores that is neither blank nor a `#` comment: likely a mistake. */
+export interface IgnoredLine {
+  line: number;
+  text: string;
+}
+
 /**
  * foreman/honcho grammar. `\s` is spelled as ASCII whitespace because JavaScript's `\s` also
  * matches U+00A0 and friends where Ruby's does not; `[^\n]` stands for Ruby's `.` (which, unlike
@@ -28,7 +34,8 @@ export interface ProcfileEntry {
 const LINE = /^([A-Za-z0-9_-]+):[ \t\v\f\r]*([^\n]+)$/;
 
 /**
- * Parse Procfile text. Lines that do not match the grammar are ignored (free `#` comments).
+ * Parse Procfile text. Lines that do not match the grammar are ignored (free `#` comments), as
+ * foreman does; those that are not blank or comments are passed to `onIgnored`, for a warning.
  * Duplicate names, an empty result and text that is not UTF-8 are errors naming `file`.
  *
  * @example
@@ -37,7 +44,11 @@ const LINE = /^([A-Za-z0-9_-]+):[ \t\v\f\r]*([^\n]+)$/;
  * // [{ name: 'web', command: 'node server.js', line: 1 }, { name: 'worker', ... line: 2 }]
  * ```
  */
-export function parseProcfile(source: string | Uint8Array, file = 'Procfile'): ProcfileEntry[] {
+export function parseProcfile(
+  source: string | Uint8Array,
+  file = 'Procfile',
+  onIgnored?: (ignored: IgnoredLine) => void,
+): ProcfileEntry[] {
   const text = typeof source === 'string' ? source : decodeUtf8(source, file);
   const entries: ProcfileEntry[] = [];
   const firstLine = new Map<string, number>();
@@ -46,8 +57,11 @@ export function parseProcfile(source: string | Uint8Array, file = 'Procfile'): P
     .split('\n')
     .forEach((raw, index) => {
       const match = LINE.exec(raw);
-      if (!match) return;
       const line = index + 1;
+      if (!match) {
+        if (!/^[ \t\v\f\r]*(#|$)/.test(raw)) onIgnored?.({ line, text: raw });
+        return;
+      }
       const name = match[1]!;
       const seen = firstLine.get(name);
       if (seen !== undefined)
@@ -67,7 +81,10 @@ export function parseProcfile(source: string | Uint8Array, file = 'Procfile'): P
  * const entries = readProcfile('Procfile');
  * ```
  */
-export function readProcfile(file: string): ProcfileEntry[] {
+export function readProcfile(
+  file: string,
+  onIgnored?: (ignored: IgnoredLine) => void,
+): ProcfileEntry[] {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
@@ -75,7 +92,28 @@ export function readProcfile(file: string): ProcfileEntry[] {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new ProcfileMissingError({ file });
     throw err;
   }
-  return parseProcfile(bytes, file);
+  return parseProcfile(bytes, file, onIgnored);
+}
+
+/** Names that are process types in most Procfiles: `web node a.js` surely lost its colon. */
+const COMMON_TYPES = /^(web|worker|release|clock|scheduler|jobs?|queue|cron)$/;
+
+/**
+ * The warning for a line the grammar ignored, with the entry it most likely meant.
+ *
+ * @example
+ * ```ts
+ * ignoredLineWarning('Procfile', { line: 2, text: 'web2 : node x.js' });
+ * // 'Procfile:2: ignored, not a "name: command" line: "web2 : node x.js" (did you mean "web2: node x.js"?)'
+ * ```
+ */
+export function ignoredLineWarning(file: string, ignored: IgnoredLine): string {
+  const text = ignored.text.replace(/\r$/, '');
+  const spacedColon = /^[ \t]*([A-Za-z0-9_-]+)[ \t]+:[ \t]*(\S.*)$/.exec(text);
+  const noColon = /^[ \t]*([A-Za-z0-9_-]+)[ \t]+(\S.*)$/.exec(text);
+  const meant = spacedColon ?? (noColon && COMMON_TYPES.test(noColon[1]!) ? noColon : null);
+  const hint = meant ? ` (did you mean ${JSON.stringify(`${meant[1]}: ${meant[2]}`)}?)` : '';
+  return `${file}:${ignored.line}: ignored, not a "name: command" line: ${JSON.stringify(text)}${hint}`;
 }
 
 /** Decode strictly: a UTF-16 file (common from Windows' `echo web: ... > Procfile`) is refused. */

@@ -3,10 +3,12 @@
  * serve the control socket, and stop everything on a signal.
  * @module
  */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { constants } from 'node:os';
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import {
+  AlreadyRunningError,
   FormationError,
   InvalidOptionError,
   PortInUseError,
@@ -15,11 +17,12 @@ import {
 import type { RestartPolicyOptions } from './backoff.js';
 import { type Balancer, type BalancerStrategy, createBalancer } from './balancer.js';
 import { describeExit, GroupProcess } from './child.js';
-import { type ControlRequest, controlSocketPath, serveControl } from './control.js';
+import { callControl, controlSocketPath, serveControl } from './control.js';
 import { loadEnv } from './env.js';
 import { parseFormation, RELEASE } from './formation.js';
 import { FormationLog } from './log.js';
-import { type ProcfileEntry, readProcfile } from './procfile.js';
+import { ignoredLineWarning, type ProcfileEntry, readProcfile } from './procfile.js';
+import type { ControlRequest } from './protocol.js';
 import { portIsFree, type Readiness } from './readiness.js';
 import { type ProcessType, Supervisor } from './supervisor.js';
 
@@ -35,7 +38,7 @@ export interface StartOptions {
   formation?: string;
   /** Balancer port; instances get ports above it. Default: env PORT, else 5000. */
   port?: number;
-  /** Balancer interface. Default 127.0.0.1. */
+  /** Balancer interface. Default: HOST from the env files or environment, else 127.0.0.1. */
   host?: string;
   /** TERM-to-KILL grace in ms. Default 5000. */
   shutdownTimeoutMs?: number;
@@ -44,6 +47,8 @@ export interface StartOptions {
   json?: boolean;
   strategy?: BalancerStrategy;
   trustProxy?: boolean;
+  /** The balancer's headers timeout (request headers, response head). Default 60 s, as nginx's. */
+  headersTimeoutMs?: number;
   readiness?: Readiness;
   policy?: RestartPolicyOptions;
   cwd?: string;
@@ -67,14 +72,22 @@ export function signalExitCode(signal: NodeJS.Signals): number {
 export async function start(options: StartOptions = {}): Promise<number> {
   const cwd = resolve(options.cwd ?? process.cwd());
   const procfile = options.procfile ?? 'Procfile';
-  const entries = readProcfile(resolve(cwd, procfile));
+  const log = new FormationLog({ json: options.json ?? false });
+  const procfilePath = resolve(cwd, procfile);
+  const shownPath = relative(cwd, procfilePath) || procfile;
+  const warnings: string[] = [];
+  const entries = readProcfile(procfilePath, (ignored) =>
+    warnings.push(ignoredLineWarning(shownPath, ignored)),
+  );
+  const socketPath = controlSocketPath(cwd);
+  await refuseSecondRunner(socketPath);
+  for (const warning of warnings) log.system(warning);
   const { env } = loadEnv(options.envFiles, process.env, cwd);
   const basePort = options.port ?? portFromEnv(env.PORT);
-  const host = options.host ?? '127.0.0.1';
+  const host = options.host ?? (env.HOST || '127.0.0.1');
   const timeout = options.shutdownTimeoutMs ?? 5_000;
-  const log = new FormationLog({ json: options.json ?? false });
 
-  const types = processTypes(entries);
+  const types = processTypes(entries, shownPath);
   const counts = selectTypes(
     parseFormation(
       options.formation,
@@ -91,6 +104,9 @@ export async function start(options: StartOptions = {}): Promise<number> {
         host,
         strategy: options.strategy ?? 'round-robin',
         trustProxy: options.trustProxy ?? false,
+        ...(options.headersTimeoutMs === undefined
+          ? {}
+          : { headersTimeoutMs: options.headersTimeoutMs }),
         log: (msg) => log.line('balancer', msg, 'system'),
       })
     : undefined;
@@ -99,7 +115,7 @@ export async function start(options: StartOptions = {}): Promise<number> {
   const finished = new Promise<number>((r) => {
     finish = r;
   });
-  const socketPath = controlSocketPath(cwd);
+  let announced = false;
   const supervisor = new Supervisor({
     types,
     env,
@@ -112,6 +128,12 @@ export async function start(options: StartOptions = {}): Promise<number> {
     ...(balancer ? { balancer } : {}),
     log,
     controlSocket: socketPath,
+    onReady: () => {
+      if (announced) return;
+      announced = true;
+      const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+      log.system(`open http://${shown.includes(':') ? `[${shown}]` : shown}:${basePort}/`);
+    },
     onFatal: ({ code, message }) => {
       log.system(`stopping: ${message}`);
       void shutdown(code);
@@ -127,6 +149,13 @@ export async function start(options: StartOptions = {}): Promise<number> {
     stopping = (async () => {
       await Promise.all([balancer?.close(timeout), supervisor.stop()]);
       control?.close();
+      rmSync(pidFile(socketPath), { force: true });
+      for (const e of supervisor.escapees()) {
+        log.system(
+          `still running outside its process group: process ${e.pid} (${e.command}), from ${e.instance}`,
+        );
+      }
+      log.system(`all processes have stopped; exiting with code ${exitCode}`);
       finish(exitCode);
     })();
     return stopping;
@@ -150,6 +179,7 @@ export async function start(options: StartOptions = {}): Promise<number> {
     control = await serveControl(socketPath, (request) =>
       handleControl(request, supervisor, balancer, types),
     );
+    writeFileSync(pidFile(socketPath), `${process.pid}\n`, { mode: 0o600 });
     if (balancer) await balancer.listen();
     log.system(
       `${hasWeb ? `balancer on http://${host}:${basePort}, ` : ''}control socket ${socketPath}`,
@@ -159,7 +189,10 @@ export async function start(options: StartOptions = {}): Promise<number> {
     if (!stopping) await supervisor.scale(counts);
   } catch (err) {
     await Promise.all([balancer?.close(0).catch(() => {}), supervisor.stop(0)]);
-    control?.close();
+    if (control) {
+      control.close();
+      rmSync(pidFile(socketPath), { force: true });
+    }
     for (const s of signals) process.off(s, onSignal);
     throw err;
   }
@@ -177,11 +210,35 @@ function portFromEnv(value: string | undefined): number {
   return port;
 }
 
-/** Procfile entries minus `release`, each keeping its Procfile position for the port scheme. */
-export function processTypes(entries: ProcfileEntry[]): ProcessType[] {
+/**
+ * Procfile entries minus `release`, each keeping its position among them for the port scheme:
+ * `release` runs once and listens on nothing, so it takes no port block.
+ */
+export function processTypes(entries: ProcfileEntry[], file = 'Procfile'): ProcessType[] {
   return entries
-    .map((e, index) => ({ name: e.name, command: e.command, index }))
-    .filter((t) => t.name !== RELEASE);
+    .filter((e) => e.name !== RELEASE)
+    .map((e, index) => ({ name: e.name, command: e.command, index, source: `${file}:${e.line}` }));
+}
+
+/** Where a runner records its pid, beside its control socket. */
+function pidFile(socketPath: string): string {
+  return socketPath.replace(/\.sock$/, '.pid');
+}
+
+/** A formation answering on this directory's control socket: say which, before anything else. */
+async function refuseSecondRunner(socketPath: string): Promise<void> {
+  const answers = await callControl(socketPath, { cmd: 'ps' }).then(
+    () => true,
+    () => false,
+  );
+  if (!answers) return;
+  let pid: number | null = null;
+  try {
+    pid = Number.parseInt(readFileSync(pidFile(socketPath), 'utf8'), 10) || null;
+  } catch {
+    // a runner from before pid files, or the file was removed
+  }
+  throw new AlreadyRunningError({ pid, socket: socketPath });
 }
 
 function selectTypes(counts: Map<string, number>, only: string[] | undefined): Map<string, number> {

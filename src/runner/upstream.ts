@@ -2,7 +2,7 @@
  * The balancer's connections to one instance: kept-alive loopback sockets, one request at a time
  * on each, written as one string and read with ResponseParser.
  *
- * Why not undici (which drove used before): on 2 cores, undici's per-request machinery cost the
+ * Why not a general HTTP client such as undici: on 2 cores its per-request machinery cost the
  * balancer about a third of its CPU per proxied request, and the bench's Express backends had to
  * share the cores with it (docs/benchmarks.md, "Balancer"). The balancer only ever talks plain
  * HTTP/1.1 to drove's own instances on loopback, which needs much less than a general client.
@@ -11,6 +11,7 @@
 import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { BadResponseError, type ResponseHead, ResponseParser } from './http1-response.js';
+import { mayResendFresh } from './retry.js';
 
 /** What the balancer's exchange hears about its request (the order is always the same). */
 export interface UpstreamHandler {
@@ -28,6 +29,7 @@ export interface UpstreamHandler {
 /** Codes of the errors given to onError, besides the socket's own (ECONNREFUSED, ECONNRESET…). */
 export type UpstreamErrorCode =
   | 'CONNECT_TIMEOUT'
+  | 'CONNECT_RESET'
   | 'HEADERS_TIMEOUT'
   | 'BODY_TIMEOUT'
   | 'UPSTREAM_CLOSED'
@@ -129,9 +131,6 @@ export class UpstreamPool {
     for (const conn of this.#idle.splice(0)) conn.destroy();
   }
 }
-
-/** Methods a stale kept-alive connection may be retried with (RFC 9110 §9.2.2). */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 function hasHeader(headers: string[], lower: string): boolean {
   for (let i = 0; i < headers.length; i += 2) {
@@ -364,16 +363,36 @@ class Connection {
     const cause = (this.#socket as Socket & { errored?: Error | null }).errored ?? undefined;
     const request = this.#request;
     const timedOut = (cause as { code?: string } | undefined)?.code?.endsWith('_TIMEOUT');
-    if (this.#reused && this.#fresh && !timedOut && request && request.body === null) {
-      // A kept-alive connection the instance closed as we reused it: nothing was answered, and
-      // the instance is fine. A request without a body goes again on a new connection.
-      if (IDEMPOTENT.has(request.method)) {
-        this.#pool.dispatch(request, handler, true);
-        return;
-      }
+    // A kept-alive connection the instance closed as we reused it: nothing was answered, and
+    // the instance is fine (retry.ts says what may go again on a new connection).
+    const staleReuse = this.#reused && this.#fresh && !timedOut;
+    if (
+      request &&
+      mayResendFresh({ method: request.method, hasBody: request.body !== null }, staleReuse)
+    ) {
+      this.#pool.dispatch(request, handler, true);
+      return;
     }
-    const err =
-      cause ?? upstreamError('instance closed the connection mid-response', 'UPSTREAM_CLOSED');
-    handler.onError(err);
+    handler.onError(this.#connected ? (cause ?? closedMidResponse()) : connectFailure(cause));
   }
+}
+
+function closedMidResponse(): Error {
+  return upstreamError('instance closed the connection mid-response', 'UPSTREAM_CLOSED');
+}
+
+/**
+ * Whatever ended a connection before it was established (refused, timed out, or reset while
+ * connecting: an instance killed with connections in its accept queue resets them) means nothing
+ * of the request left the balancer, so retry.ts may send it to another instance.
+ */
+function connectFailure(cause: Error | undefined): Error {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ECONNREFUSED' || code === 'CONNECT_TIMEOUT') return cause as Error;
+  const failure = upstreamError(
+    `instance: connection failed before it was established (${code ?? 'closed'})`,
+    'CONNECT_RESET',
+  );
+  if (cause) failure.cause = cause;
+  return failure;
 }

@@ -2,12 +2,16 @@
  * `scratch.download`: stream a URL into the scratch directory with a size cap, a deadline, an
  * optional checksum, progress reports, and a guard asked for every address actually connected to
  * (after DNS, on every redirect), so user-supplied URLs cannot reach internal services.
+ *
+ * Built on node:http/https rather than undici: undici 7 (the last major that runs on Node 20)
+ * crashes the process on bodies delimited by connection close (HTTP/1.0 servers, undici issue
+ * 5360), and node:http handles every framing: close-delimited, chunked and Content-Length.
  * @module
  */
 import { createHash } from 'node:crypto';
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { once } from 'node:events';
-import { isIP, type LookupFunction } from 'node:net';
+import type { IncomingMessage } from 'node:http';
+import type { LookupFunction } from 'node:net';
 import { Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -15,8 +19,10 @@ import {
   DownloadError,
   DownloadTimeoutError,
   DownloadTooLargeError,
+  DownloadTruncatedError,
   DroveError,
 } from '../errors.js';
+import { checkTarget, decoders, fail, get } from './download-http.js';
 
 /**
  * Decide whether a download may connect to `address` (an IP literal, already resolved) for `url`.
@@ -46,7 +52,10 @@ export interface DownloadOptions {
   onProgress?: (progress: DownloadProgress) => void;
   /** Abort the download (DROVE_ERR_DOWNLOAD); the transaction's own signal always applies. */
   signal?: AbortSignal;
-  /** Extra request headers. */
+  /**
+   * Extra request headers. `Authorization`, `Cookie` and `Proxy-Authorization` are dropped on a
+   * redirect to another origin. Default `Accept-Encoding: gzip, deflate, br`; the body is decoded.
+   */
   headers?: Record<string, string>;
   /** Redirects followed at most. Default 5. */
   maxRedirects?: number;
@@ -77,6 +86,7 @@ export interface DownloadTarget {
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const CREDENTIALS = ['authorization', 'cookie', 'proxy-authorization'];
 let downloads = 0;
 
 /** Stream `input` into `target`; see `DownloadOptions`. */
@@ -95,35 +105,43 @@ export async function download(
   if (options.signal) signals.push(options.signal);
   const signal = AbortSignal.any(signals);
   let url = first;
+  let headers = requestHeaders(options.headers);
   let sink: Writable | undefined;
-  const { Agent, request } = await import('undici');
-  // A fresh agent per download: no pooled connection can skip the guard.
-  const agent = new Agent({
-    connect: { lookup: guardedLookup(options, () => url) },
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-  });
+  let res: IncomingMessage | undefined;
+  let received = 0;
+  let firstError: { in: 'connection' | 'decoder'; error: Error } | undefined;
   try {
     for (let hop = 0; ; hop++) {
       checkTarget(url, options.guard);
-      const res = await request(url, { dispatcher: agent, signal, headers: options.headers });
+      res = await get(url, { headers, signal, guard: options.guard, lookup: options.lookup });
       const location = res.headers.location;
-      if (REDIRECTS.has(res.statusCode) && typeof location === 'string') {
-        await res.body.dump();
+      if (REDIRECTS.has(res.statusCode ?? 0) && typeof location === 'string') {
+        res.resume();
         if (hop >= maxRedirects) throw fail(url, `more than ${maxRedirects} redirects`);
-        url = new URL(location, url);
+        const next = new URL(location, url);
+        if (next.origin !== url.origin) headers = withoutCredentials(headers);
+        url = next;
         continue;
       }
-      if (res.statusCode < 200 || res.statusCode > 299) {
-        await res.body.dump();
+      if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode > 299) {
+        res.destroy();
         throw fail(url, `HTTP ${res.statusCode}`);
       }
-      const length = Number(res.headers['content-length']);
-      const total = Number.isSafeInteger(length) ? length : undefined;
+      const decode = decoders(url, res.headers['content-encoding']);
+      const length = Number(res.headers['content-length'] ?? Number.NaN);
+      const wireLength = Number.isSafeInteger(length) ? length : undefined;
+      // Content-Length counts encoded bytes: it says nothing certain about the decoded size.
+      const total = decode.length === 0 ? wireLength : undefined;
       if (total !== undefined && total > maxBytes) {
-        res.body.on('error', () => {}).destroy();
+        res.destroy();
         throw new DownloadTooLargeError({ url: url.href, limit: maxBytes });
       }
+      const wire = new Transform({
+        transform(chunk: Buffer, _encoding, callback) {
+          received += chunk.byteLength;
+          callback(null, chunk);
+        },
+      });
       const hash = createHash('sha256');
       let bytes = 0;
       const meter = new Transform({
@@ -141,8 +159,24 @@ export async function download(
           callback(null, chunk);
         },
       });
+      // The stream that fails first is where the trouble is: pipeline() then destroys the
+      // others with the same error, which would make a corrupt gzip body look like a lost
+      // connection and the other way round.
+      res.once('error', (e) => {
+        firstError ??= { in: 'connection', error: e };
+      });
+      for (const d of decode) {
+        d.once('error', (e) => {
+          firstError ??= { in: 'decoder', error: e };
+        });
+      }
       sink = target.createWriteStream(name);
-      await pipeline(res.body, meter, sink, { signal });
+      await pipeline([res, wire, ...decode, meter, sink], { signal });
+      // `complete` is set only once the framing's own end was seen (for an unframed body, the
+      // close). node:http reports a short body as an error; this catches any end without one.
+      if (!res.complete) {
+        throw new DownloadTruncatedError({ url: url.href, bytes: received, expected: wireLength });
+      }
       const sha256 = hash.digest('hex');
       if (options.sha256 !== undefined && options.sha256.toLowerCase() !== sha256) {
         throw new DownloadChecksumError({
@@ -152,22 +186,33 @@ export async function download(
         });
       }
       const type = res.headers['content-type'];
-      return {
-        path,
-        bytes,
-        sha256,
-        url: url.href,
-        contentType: typeof type === 'string' ? type : undefined,
-      };
+      return { path, bytes, sha256, url: url.href, contentType: type };
     }
   } catch (err) {
+    res?.destroy();
     // Let the file stream finish closing first, or it could recreate the file after the removal.
     if (sink !== undefined && !sink.closed) await once(sink.destroy(), 'close').catch(() => {});
     await target.remove(name).catch(() => {});
-    throw explain(err, url, { deadline, target, timeoutMs, signal: options.signal });
+    const wireLength = Number(res?.headers['content-length'] ?? Number.NaN);
+    const cutOff =
+      firstError?.in === 'decoder'
+        ? (firstError.error as { code?: unknown }).code === 'Z_BUF_ERROR'
+        : sink !== undefined && res !== undefined && !res.complete;
+    throw explain(err, url, {
+      deadline,
+      target,
+      timeoutMs,
+      signal: options.signal,
+      truncated: cutOff
+        ? { bytes: received, expected: Number.isSafeInteger(wireLength) ? wireLength : undefined }
+        : undefined,
+      corrupt:
+        firstError?.in === 'decoder' && !cutOff
+          ? `corrupt ${res?.headers['content-encoding']} body (${firstError.error.message})`
+          : undefined,
+    });
   } finally {
     clearTimeout(timer);
-    agent.destroy().catch(() => {});
   }
 }
 
@@ -179,43 +224,14 @@ function parseUrl(input: string | URL): URL {
   }
 }
 
-function fail(url: URL, reason: string): DroveError {
-  return new DownloadError({ url: url.href, reason });
+function requestHeaders(extra: Record<string, string> | undefined): Record<string, string> {
+  const headers: Record<string, string> = { 'accept-encoding': 'gzip, deflate, br' };
+  for (const [key, value] of Object.entries(extra ?? {})) headers[key.toLowerCase()] = value;
+  return headers;
 }
 
-/** Checks that need no network: the scheme, and hosts that are IP literals (never looked up). */
-function checkTarget(url: URL, guard: DownloadGuard | undefined): void {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw fail(url, `unsupported protocol ${url.protocol}`);
-  }
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const family = isIP(host);
-  if (family !== 0 && guard?.(host, family, url) === false) {
-    throw fail(url, `address ${host} refused by the guard`);
-  }
-}
-
-/** A `lookup` for the socket that resolves every address and keeps only those the guard allows. */
-function guardedLookup(options: DownloadOptions, current: () => URL): LookupFunction {
-  const resolveAll = options.lookup ?? dnsLookup;
-  const guard = options.guard;
-  return (hostname, lookupOptions, callback) => {
-    resolveAll(hostname, { ...lookupOptions, all: true }, (err, result, resultFamily) => {
-      if (err) return callback(err, '', 0);
-      const found: LookupAddress[] =
-        typeof result === 'string' ? [{ address: result, family: resultFamily ?? 4 }] : result;
-      const url = current();
-      const allowed = guard
-        ? found.filter((a) => guard(a.address, a.family, url) !== false)
-        : found;
-      if (allowed.length === 0) {
-        const list = found.map((a) => a.address).join(', ');
-        return callback(fail(url, `${hostname} resolves to refused address ${list}`), '', 0);
-      }
-      if (lookupOptions.all) return callback(null, allowed);
-      callback(null, allowed[0]!.address, allowed[0]!.family);
-    });
-  };
+function withoutCredentials(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([k]) => !CREDENTIALS.includes(k)));
 }
 
 /** Turn whatever went wrong into the one coded error that says why. */
@@ -227,27 +243,31 @@ function explain(
     target: DownloadTarget;
     timeoutMs: number;
     signal: AbortSignal | undefined;
+    /** Set when the body had started and its framing (or compressed stream) never saw its end. */
+    truncated: { bytes: number; expected: number | undefined } | undefined;
+    /** Set when a decoder refused the body. */
+    corrupt: string | undefined;
   },
 ): Error {
   const coded = findCoded(err);
   if (coded) return coded;
   if (ctx.target.signal.aborted) return ctx.target.signal.reason as Error;
-  const name = (err as { name?: string; code?: string })?.code ?? '';
-  if (
-    ctx.deadline.signal.aborted ||
-    name === 'UND_ERR_HEADERS_TIMEOUT' ||
-    name === 'UND_ERR_BODY_TIMEOUT'
-  ) {
+  if (ctx.deadline.signal.aborted) {
     return new DownloadTimeoutError({ url: url.href, timeoutMs: ctx.timeoutMs }, { cause: err });
   }
   if (ctx.signal?.aborted) {
     return new DownloadError({ url: url.href, reason: 'aborted by the caller' }, { cause: err });
   }
+  if (ctx.corrupt) return new DownloadError({ url: url.href, reason: ctx.corrupt }, { cause: err });
+  if (ctx.truncated) {
+    const { bytes, expected } = ctx.truncated;
+    return new DownloadTruncatedError({ url: url.href, bytes, expected }, { cause: err });
+  }
   const reason = err instanceof Error ? err.message : String(err);
   return new DownloadError({ url: url.href, reason }, { cause: err });
 }
 
-/** A DroveError anywhere in the cause chain (undici and streams wrap socket errors). */
+/** A DroveError anywhere in the cause chain (streams wrap socket errors). */
 function findCoded(err: unknown): DroveError | undefined {
   for (let e = err, depth = 0; e && depth < 5; e = (e as Error).cause, depth++) {
     if (e instanceof DroveError) return e;

@@ -8,9 +8,14 @@
  * single conditional statement, so it is atomic inside the database without explicit
  * transactions. Time is the database's clock (`dialect.now`), so every process judges expiry by
  * one clock.
+ *
+ * Writes are fenced (see deadline.ts): each write statement's last parameter is the caller's
+ * deadline in the database's clock, and its WHERE clause (`dialect.fence`) refuses to write once
+ * the database's clock has reached it, so a statement that reaches a resumed server late cannot
+ * land after its caller was told it failed.
  */
 import { randomBytes } from 'node:crypto';
-import { InvalidOptionError, StoreClosedError } from '../errors.js';
+import { InvalidOptionError, StoreClosedError, StoreUnavailableError } from '../errors.js';
 import {
   checkKey,
   checkOpen,
@@ -43,6 +48,20 @@ export interface SqlController {
   row(sql: string, params: readonly unknown[]): Promise<SqlRow | undefined> | SqlRow | undefined;
   /** Number of rows a write changed. */
   run(sql: string, params: readonly unknown[]): Promise<number> | number;
+  /**
+   * The rows of a fenced write: the driver appends the fence (the call's deadline in the
+   * database's clock) as the last parameter. When the reply is lost after the statement was
+   * sent, the driver runs `readBack` (its parameters as given) after the deadline: its rows
+   * stand for the write's own when it landed, none means it did not; DROVE_ERR_STORE_OUTCOME_UNKNOWN
+   * when the database does not answer that either. A synchronous driver runs the statement
+   * at once: its answer is never lost.
+   */
+  fenced(
+    operation: string,
+    sql: string,
+    params: readonly unknown[],
+    readBack?: { sql: string; params: readonly unknown[] },
+  ): Promise<SqlRow[]> | SqlRow[];
 }
 
 /** The few fragments that differ between SQL dialects. */
@@ -53,6 +72,12 @@ export interface SqlDialect {
   keyNotInJson(param: string): string;
   /** Appended to the sweep's row selection (PostgreSQL: skip rows other sweepers hold). */
   sweepLock: string;
+  /** Condition: the database's clock is still before the fence bound at placeholder `param`. */
+  fence(param: string): string;
+  /** Appended to a read-back, so that it waits for a write still committing (PostgreSQL). */
+  readLock: string;
+  /** Whether `fence` can refuse at all (false for a synchronous database, whose fence is TRUE). */
+  fences: boolean;
 }
 
 /** What a SQL driver gives the shared base. */
@@ -103,24 +128,29 @@ export function sqlStatements(t: string, d: SqlDialect) {
   return {
     get: `SELECT value, version, expires_at, owner FROM ${t} WHERE key = $1 AND ${live}`,
     // Inserts, or takes over a row whose entry or tombstone has expired; a live row stays.
+    // INSERT … SELECT so that the fence also guards the plain insert (SQLite needs the WHERE
+    // anyway, to tell the SELECT from the upsert clause).
     create: `INSERT INTO ${t} AS e (key, value, version, expires_at, owner, tombstone)
-      VALUES ($1, $2, $3, ${now} + $4, $5, FALSE)
+      SELECT $1, $2, $3, ${now} + $4, $5, FALSE WHERE ${d.fence('$6')}
       ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version,
         expires_at = excluded.expires_at, owner = excluded.owner, tombstone = FALSE
-      WHERE e.expires_at <= ${now}
+      WHERE e.expires_at <= ${now} AND ${d.fence('$6')}
       RETURNING expires_at`,
     update: `UPDATE ${t} SET value = $2, version = $3, expires_at = ${now} + $4,
         owner = COALESCE($5, owner)
-      WHERE key = $1 AND version = $6 AND ${live}
+      WHERE key = $1 AND version = $6 AND ${live} AND ${d.fence('$7')}
       RETURNING expires_at`,
+    // After a lost reply: the row as create/update would have returned it, if it landed.
+    landed: `SELECT expires_at FROM ${t} WHERE key = $1 AND version = $2 ${d.readLock}`,
     // Only read after a refused write, to say why.
-    state: `SELECT tombstone, expires_at > ${now} AS live FROM ${t} WHERE key = $1`,
-    touch: `UPDATE ${t} SET expires_at = ${now} + $2 WHERE key = $1 AND ${live} RETURNING expires_at`,
+    state: `SELECT tombstone, expires_at > ${now} AS live, version FROM ${t} WHERE key = $1`,
+    touch: `UPDATE ${t} SET expires_at = ${now} + $2 WHERE key = $1 AND ${live} AND ${d.fence('$3')}
+      RETURNING expires_at`,
     delete: `UPDATE ${t} SET tombstone = TRUE, value = $2, owner = NULL, expires_at = ${now} + $3
-      WHERE key = $1 AND ${live}`,
+      WHERE key = $1 AND ${live} AND ${d.fence('$4')} RETURNING key`,
     ownedBy: `SELECT key FROM ${t} WHERE owner = $1 AND ${live}`,
     deleteOwned: `UPDATE ${t} SET tombstone = TRUE, value = $2, owner = NULL, expires_at = ${now} + $3
-      WHERE owner = $1 AND ${live} AND ${d.keyNotInJson('$4')}`,
+      WHERE owner = $1 AND ${live} AND ${d.keyNotInJson('$4')} AND ${d.fence('$5')} RETURNING key`,
     // The outer condition is checked again on the row actually deleted, so a row that a
     // concurrent create() took over in between survives.
     sweep: `DELETE FROM ${t} WHERE key IN (
@@ -189,16 +219,42 @@ export function createSqlStore(
     sweepTimer.unref();
   };
 
+  /**
+   * Why a write was refused, read afterwards. A refusal the row's state cannot explain (the
+   * version still matched, the entry was still live or absent) was the fence's: not applied.
+   */
   const refusal = async (
     c: SqlController,
+    operation: 'create' | 'update',
     key: string,
-    onLive: 'exists' | 'conflict',
-    onAbsent: 'exists' | 'missing',
+    expected?: string,
   ): Promise<WriteRefusal> => {
     const row = await c.row(sql.state, [key]);
-    if (!row || !truthy(row.live)) return onAbsent;
-    return truthy(row.tombstone) ? 'gone' : onLive;
+    const live = row !== undefined && truthy(row.live);
+    if (operation === 'create') {
+      // Not live any more: the fence's refusal, or (without fences) an entry that just expired.
+      if (!live && backend.dialect.fences) throw late(operation);
+      if (!live) return 'exists';
+      return truthy(row.tombstone) ? 'gone' : 'exists';
+    }
+    if (!live) return 'missing';
+    if (truthy(row.tombstone)) return 'gone';
+    if (row.version === expected && backend.dialect.fences) throw late(operation);
+    return 'conflict';
   };
+
+  /** Whether a write that changed nothing was refused by its fence: the entry is still live. */
+  const stillLive = async (c: SqlController, key: string): Promise<boolean> => {
+    const row = await c.row(sql.state, [key]);
+    if (!backend.dialect.fences) return false;
+    return row !== undefined && truthy(row.live) && !truthy(row.tombstone);
+  };
+
+  const late = (operation: string) =>
+    new StoreUnavailableError({
+      store: name,
+      reason: `${operation} reached the database after its deadline and was not applied`,
+    });
 
   const store: SqlStore = {
     name,
@@ -231,9 +287,14 @@ export function createSqlStore(
       const version = newVersion();
       const owner = writeOptions.owner === undefined ? null : prefix + writeOptions.owner;
       const full = prefix + key;
-      const row = await c.row(sql.create, [full, bytes, version, writeOptions.ttlMs, owner]);
+      const [row] = await c.fenced(
+        'create',
+        sql.create,
+        [full, bytes, version, writeOptions.ttlMs, owner],
+        { sql: sql.landed, params: [full, version] },
+      );
       if (row) return { ok: true, version, expiresAt: Number(row.expires_at) };
-      return { ok: false, reason: await refusal(c, full, 'exists', 'exists') };
+      return { ok: false, reason: await refusal(c, 'create', full) };
     },
 
     async update(key, value, updateOptions: UpdateOptions): Promise<WriteResult> {
@@ -245,30 +306,36 @@ export function createSqlStore(
       const version = newVersion();
       const owner = updateOptions.owner === undefined ? null : prefix + updateOptions.owner;
       const full = prefix + key;
-      const row = await c.row(sql.update, [
-        full,
-        bytes,
-        version,
-        updateOptions.ttlMs,
-        owner,
-        String(updateOptions.version),
-      ]);
+      const expected = String(updateOptions.version);
+      const [row] = await c.fenced(
+        'update',
+        sql.update,
+        [full, bytes, version, updateOptions.ttlMs, owner, expected],
+        { sql: sql.landed, params: [full, version] },
+      );
       if (row) return { ok: true, version, expiresAt: Number(row.expires_at) };
-      return { ok: false, reason: await refusal(c, full, 'conflict', 'missing') };
+      return { ok: false, reason: await refusal(c, 'update', full, expected) };
     },
 
     async touch(key, ttlMs) {
       checkKey(key);
       checkTtl(ttlMs);
       const c = await use();
-      const row = await c.row(sql.touch, [prefix + key, ttlMs]);
-      return row ? Number(row.expires_at) : undefined;
+      // No read-back: a touch leaves no version of its own, so a lost reply stays unknown.
+      const [row] = await c.fenced('touch', sql.touch, [prefix + key, ttlMs]);
+      if (row) return Number(row.expires_at);
+      if (await stillLive(c, prefix + key)) throw late('touch');
+      return undefined;
     },
 
     async delete(key) {
       checkKey(key);
       const c = await use();
-      return (await c.run(sql.delete, [prefix + key, EMPTY, tombstoneTtlMs])) > 0;
+      // No read-back: whether a live entry was there cannot be told afterwards.
+      const rows = await c.fenced('delete', sql.delete, [prefix + key, EMPTY, tombstoneTtlMs]);
+      if (rows.length > 0) return true;
+      if (await stillLive(c, prefix + key)) throw late('delete');
+      return false;
     },
 
     async ownedBy(owner) {
@@ -286,12 +353,13 @@ export function createSqlStore(
         return prefix + key;
       });
       const c = await use();
-      return c.run(sql.deleteOwned, [
+      const rows = await c.fenced('deleteOwned', sql.deleteOwned, [
         prefix + owner,
         EMPTY,
         tombstoneTtlMs,
         JSON.stringify(except),
       ]);
+      return rows.length;
     },
 
     async sweep(limit = sweepLimit) {

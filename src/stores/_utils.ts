@@ -1,13 +1,11 @@
 /**
- * Helpers shared by the store drivers: option defaults, argument checks, deadlines (lazy loading of
- * optional peers is re-exported from src/internal/peer.ts).
+ * Helpers shared by the store drivers: option defaults and argument checks (lazy loading of
+ * optional peers is re-exported from src/internal/peer.ts; deadlines are in deadline.ts).
  */
 import {
-  DroveError,
   InvalidKeyError,
   InvalidOptionError,
   StoreClosedError,
-  StoreUnavailableError,
   ValueTooLargeError,
 } from '../errors.js';
 import type { StoreOptions } from './types.js';
@@ -82,40 +80,6 @@ export function toValueBuffer(store: string, value: Buffer | string, limit: numb
     throw new ValueTooLargeError({ store, size: buffer.length, limit });
   }
   return buffer;
-}
-
-/**
- * Run `operation` with a deadline. A call that does not settle in time fails with
- * DROVE_ERR_STORE_UNAVAILABLE; errors that are not already DroveErrors become
- * DROVE_ERR_STORE_UNAVAILABLE with the original as cause (connection refused, reset, ...).
- */
-export async function withDeadline<T>(
-  store: string,
-  timeoutMs: number,
-  operation: () => Promise<T>,
-): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(new StoreUnavailableError({ store, reason: `no answer within ${timeoutMs} ms` })),
-      timeoutMs,
-    );
-  });
-  try {
-    return await Promise.race([operation(), deadline]);
-  } catch (err) {
-    throw asUnavailable(store, err);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Wrap a backend failure as DROVE_ERR_STORE_UNAVAILABLE unless it is already a coded error. */
-export function asUnavailable(store: string, err: unknown): Error {
-  if (err instanceof DroveError) return err;
-  const reason = err instanceof Error ? err.message || err.name : String(err);
-  return new StoreUnavailableError({ store, reason }, { cause: err });
 }
 
 /** Throws DROVE_ERR_STORE_CLOSED once the store is closed. */

@@ -7,12 +7,17 @@
  * ```ts
  * import { createStore } from 'drovejs/stores';
  * const store = createStore(process.env.SESSION_STORE_URL ?? 'sqlite:.drove/sessions.db');
- * await store.ready(); // fails at boot if the server is unreachable
+ * await store.ready(); // rejects at boot if the server is unreachable (else: one warning line)
  * const created = await store.create('k', 'v', { ttlMs: 60_000 });
  * ```
  * @module
  */
-import { StoreSchemeError, StoreUrlError } from '../errors.js';
+import {
+  InvalidOptionError,
+  StoreSchemeError,
+  StoreUnavailableError,
+  StoreUrlError,
+} from '../errors.js';
 import { createMemcachedStore, type MemcachedStoreOptions } from './memcached.js';
 import { createPostgresStore, type PostgresStoreOptions } from './postgres.js';
 import { createRedisStore, type RedisStoreOptions } from './redis.js';
@@ -29,7 +34,19 @@ export { createMemcachedStore, createPostgresStore, createRedisStore, createSqli
 /** Options of `createStore`: the common ones plus any driver's own (ignored by the others). */
 export type CreateStoreOptions = StoreOptions &
   Partial<Pick<PostgresStoreOptions, 'table' | 'migrate'>> &
-  Partial<Pick<RedisStoreOptions, 'cluster' | 'autoPipelining'>>;
+  Partial<Pick<RedisStoreOptions, 'cluster' | 'autoPipelining'>> & {
+    /**
+     * `createStore` starts connecting at once, so that a store that cannot be reached is reported
+     * when the app starts, not at its first request. When that first attempt fails:
+     * - `'warn'` (default): one process warning (code `DROVE_STORE_UNREACHABLE`) naming the store
+     *   URL without credentials; calls fail with DROVE_ERR_STORE_UNAVAILABLE until it answers;
+     * - `'throw'`: the failure (DROVE_ERR_STORE_UNAVAILABLE) is raised as an uncaught exception,
+     *   so the process stops at boot, as on a port already in use;
+     * - `'ignore'`: no early attempt; the store connects on first use (as the driver factories do).
+     * `await store.ready()` is the way to fail fast in code.
+     */
+    onUnreachable?: 'warn' | 'throw' | 'ignore';
+  };
 
 const SCHEMES = [
   'sqlite:',
@@ -51,9 +68,71 @@ const SCHEMES = [
  * - `postgres://…` / `postgresql://…`
  *
  * Parsing happens here, synchronously: a bad URL throws DROVE_ERR_STORE_URL or
- * DROVE_ERR_STORE_SCHEME quoting the offending part. Connecting happens in `ready()`.
+ * DROVE_ERR_STORE_SCHEME quoting the offending part. Connecting starts at once in the background (see `onUnreachable`); `ready()` waits for it.
  */
 export function createStore(url: string, options: CreateStoreOptions = {}): Store {
+  const { onUnreachable = 'warn', ...storeOptions } = options;
+  if (!['warn', 'throw', 'ignore'].includes(onUnreachable)) {
+    throw new InvalidOptionError({
+      option: 'onUnreachable',
+      reason: `expected 'warn', 'throw' or 'ignore', got ${String(onUnreachable)}`,
+    });
+  }
+  const store = storeFor(url, storeOptions);
+  if (onUnreachable !== 'ignore') probe(store, url, onUnreachable);
+  return store;
+}
+
+/**
+ * The URL as it may be printed: without user, password or a `password` query parameter. Host
+ * lists (`redis+cluster://u:p@h1:1,h2:2`) are not URLs to the parser: their userinfo is cut.
+ */
+export function redactStoreUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    for (const name of [...parsed.searchParams.keys()]) {
+      if (/pass|secret|token/i.test(name)) parsed.searchParams.set(name, '***');
+    }
+    return parsed.toString();
+  } catch {
+    return url
+      .replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1')
+      .replace(/([?&][^=&]*(?:pass|secret|token)[^=&]*=)[^&#]*/gi, '$1***');
+  }
+}
+
+/** The early connection attempt of `createStore` and its report. */
+function probe(store: Store, url: string, mode: 'warn' | 'throw'): void {
+  let closed = false;
+  const close = store.close.bind(store);
+  store.close = () => {
+    closed = true;
+    return close();
+  };
+  store.ready().catch((err: unknown) => {
+    if (closed) return;
+    const reason = err instanceof Error ? err.message.replace(/^\[drove\] /, '') : String(err);
+    const where = redactStoreUrl(url);
+    if (mode === 'warn') {
+      process.emitWarning(
+        `${store.name} store ${where} is unreachable at start-up (${reason}); calls fail with DROVE_ERR_STORE_UNAVAILABLE until it answers`,
+        { code: 'DROVE_STORE_UNREACHABLE' },
+      );
+      return;
+    }
+    const fatal = new StoreUnavailableError(
+      { store: store.name, reason: `${where} is unreachable at start-up (${reason})` },
+      { cause: err },
+    );
+    setImmediate(() => {
+      throw fatal;
+    });
+  });
+}
+
+function storeFor(url: string, options: Omit<CreateStoreOptions, 'onUnreachable'>): Store {
   if (typeof url !== 'string' || url.trim() === '') {
     throw new StoreUrlError({ url: String(url), part: String(url), reason: 'empty store URL' });
   }

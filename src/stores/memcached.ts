@@ -17,7 +17,6 @@ import {
   ValueTooLargeError,
 } from '../errors.js';
 import {
-  asUnavailable,
   checkKey,
   checkOpen,
   checkOwner,
@@ -25,6 +24,12 @@ import {
   resolveStoreOptions,
   toValueBuffer,
 } from './_utils.js';
+import {
+  asUnavailable,
+  createDeadlineRunner,
+  type DeadlineRunner,
+  fencedWrite,
+} from './deadline.js';
 import {
   hash32,
   MemcachedError,
@@ -78,13 +83,18 @@ export function createMemcachedStore(options: MemcachedStoreOptions): Store {
 
 class MemcachedStore implements Store {
   readonly name = NAME;
-  private readonly options: ReturnType<typeof resolveStoreOptions>;
-  private readonly servers: MetaConnection[];
-  private readonly ownerIndexTtlS: number;
-  private closed = false;
+  readonly #options: ReturnType<typeof resolveStoreOptions>;
+  readonly #servers: MetaConnection[];
+  readonly #ownerIndexTtlS: number;
+  #closed = false;
+  readonly #run: DeadlineRunner;
 
   constructor(options: MemcachedStoreOptions) {
-    this.options = resolveStoreOptions(options);
+    this.#options = resolveStoreOptions(options);
+    const { maxValueSize } = this.#options;
+    this.#run = createDeadlineRunner(NAME, this.#options.timeoutMs, (err) =>
+      toStoreError(err, maxValueSize),
+    );
     const ownerIndexTtlMs = options.ownerIndexTtlMs ?? MAX_RELATIVE_TTL_S * 1000;
     if (!Number.isInteger(ownerIndexTtlMs) || ownerIndexTtlMs <= 0) {
       throw new InvalidOptionError({
@@ -92,27 +102,27 @@ class MemcachedStore implements Store {
         reason: `expected a positive integer, got ${ownerIndexTtlMs}`,
       });
     }
-    this.ownerIndexTtlS = Math.ceil(ownerIndexTtlMs / 1000);
+    this.#ownerIndexTtlS = Math.ceil(ownerIndexTtlMs / 1000);
     if (!Array.isArray(options.servers) || options.servers.length === 0) {
       throw new InvalidOptionError({ option: 'servers', reason: 'expected at least one server' });
     }
-    this.servers = options.servers.map(
-      (s) => new MetaConnection({ host: s.host, port: s.port, timeoutMs: this.options.timeoutMs }),
+    this.#servers = options.servers.map(
+      (s) => new MetaConnection({ host: s.host, port: s.port, timeoutMs: this.#options.timeoutMs }),
     );
   }
 
   async ready(): Promise<void> {
-    checkOpen(NAME, this.closed);
-    await this.call(async () => {
-      await Promise.all(this.servers.map((s) => s.connect().then(() => s.itemSizeMax())));
+    checkOpen(NAME, this.#closed);
+    await this.#call(async () => {
+      await Promise.all(this.#servers.map((s) => s.connect().then(() => s.itemSizeMax())));
     });
   }
 
   async get(key: string): Promise<StoreEntry | undefined> {
-    checkOpen(NAME, this.closed);
+    checkOpen(NAME, this.#closed);
     checkKey(key);
-    return this.call(async () => {
-      const reply = await this.entryOp(key, `v c t f`);
+    return this.#call(async () => {
+      const reply = await this.#entryOp(key, `v c t f`);
       if (reply.status !== 'VA') return undefined;
       const flags = Number(reply.flags.f);
       if (flags & TOMBSTONE) return undefined;
@@ -131,21 +141,22 @@ class MemcachedStore implements Store {
     value: Buffer | string,
     options: { ttlMs: number; owner?: string },
   ): Promise<WriteResult> {
-    const { data, flags, ttl, owner } = this.prepareWrite(key, value, options);
-    return this.call(async (deadline) => {
-      const server = this.serverOf(this.entryKey(key));
-      await this.checkItemSize(server, data);
+    const { data, flags, ttl, owner } = this.#prepareWrite(key, value, options);
+    return this.#write('create', async (deadline, sent) => {
+      const server = this.#serverOf(this.#entryKey(key));
+      await this.#checkItemSize(server, data);
       for (let attempt = 0; attempt < 5; attempt++) {
         const reply = await server.meta(
-          `ms ${this.entryKey(key)} ${data.length} T${ttl.token} F${flags} ME c`,
+          `ms ${this.#entryKey(key)} ${data.length} T${ttl.token} F${flags} ME c`,
           data,
+          { onSent: sent, deadline },
         );
         if (reply.status === 'HD') {
-          if (owner) await this.indexAdd(owner, key, ttl.seconds, deadline);
+          if (owner) await this.#indexAdd(owner, key, ttl.seconds, deadline);
           return written(reply, owner, ttl.expiresAt);
         }
         if (reply.status !== 'NS') throw unexpected('ms (add)', reply);
-        const state = await this.stateOf(key);
+        const state = await this.#stateOf(key);
         if (state === 'gone') return refused('gone');
         // Expired between the add and the read: add again.
         if (state !== 'missing') return refused('exists');
@@ -159,40 +170,41 @@ class MemcachedStore implements Store {
     value: Buffer | string,
     options: { version: string; ttlMs: number; owner?: string },
   ): Promise<WriteResult> {
-    const { data, flags, ttl, owner, current } = this.prepareWrite(key, value, options);
-    return this.call(async (deadline) => {
-      const server = this.serverOf(this.entryKey(key));
-      await this.checkItemSize(server, data);
-      if (!current) return refused(await this.refusalOf(key));
+    const { data, flags, ttl, owner, current } = this.#prepareWrite(key, value, options);
+    return this.#write('update', async (deadline, sent) => {
+      const server = this.#serverOf(this.#entryKey(key));
+      await this.#checkItemSize(server, data);
+      if (!current) return refused(await this.#refusalOf(key));
       const reply = await server.meta(
-        `ms ${this.entryKey(key)} ${data.length} T${ttl.token} F${flags} C${current.cas} c`,
+        `ms ${this.#entryKey(key)} ${data.length} T${ttl.token} F${flags} C${current.cas} c`,
         data,
+        { onSent: sent, deadline },
       );
       if (reply.status === 'HD') {
         if (owner) {
-          if (owner === current.owner) await this.indexRefresh(owner, key, ttl.seconds, deadline);
-          else await this.indexAdd(owner, key, ttl.seconds, deadline);
+          if (owner === current.owner) await this.#indexRefresh(owner, key, ttl.seconds, deadline);
+          else await this.#indexAdd(owner, key, ttl.seconds, deadline);
         }
         return written(reply, owner, ttl.expiresAt);
       }
       if (reply.status === 'NF') return refused('missing');
       if (reply.status !== 'EX') throw unexpected('ms (cas)', reply);
-      return refused(await this.refusalOf(key));
+      return refused(await this.#refusalOf(key));
     });
   }
 
   async touch(key: string, ttlMs: number): Promise<number | undefined> {
-    checkOpen(NAME, this.closed);
+    checkOpen(NAME, this.#closed);
     checkKey(key);
     checkTtl(ttlMs);
     const ttl = ttlOf(ttlMs);
-    return this.call(async () => {
+    return this.#call(async () => {
       // Expire-only: mg with T moves the TTL and sends no value either way.
-      const reply = await this.entryOp(key, `T${ttl.token} f t`);
+      const reply = await this.#entryOp(key, `T${ttl.token} f t`);
       if (reply.status !== 'HD') return undefined;
       if (Number(reply.flags.f) & TOMBSTONE) {
         // We just stretched a tombstone: give it back a tombstone's life.
-        await this.entryOp(key, `T${ttlOf(this.options.tombstoneTtlMs).token}`);
+        await this.#entryOp(key, `T${ttlOf(this.#options.tombstoneTtlMs).token}`);
         return undefined;
       }
       return ttl.seconds > MAX_RELATIVE_TTL_S ? ttl.expiresAt : expiresAtOf(reply.flags.t);
@@ -200,78 +212,71 @@ class MemcachedStore implements Store {
   }
 
   async delete(key: string): Promise<boolean> {
-    checkOpen(NAME, this.closed);
+    checkOpen(NAME, this.#closed);
     checkKey(key);
-    return this.call((deadline) => this.tombstone(key, () => true, deadline));
+    return this.#call((deadline) => this.#tombstone(key, () => true, deadline));
   }
 
   async ownedBy(owner: string): Promise<string[]> {
-    checkOpen(NAME, this.closed);
+    checkOpen(NAME, this.#closed);
     checkOwner(owner);
-    return this.call(async () => (await this.indexRead(owner, true)).sort());
+    return this.#call(async () => (await this.#indexRead(owner, true)).sort());
   }
 
   async deleteOwned(owner: string, options: { except?: string[] } = {}): Promise<number> {
-    checkOpen(NAME, this.closed);
+    checkOpen(NAME, this.#closed);
     checkOwner(owner);
     const except = new Set(options.except ?? []);
-    return this.call(async (deadline) => {
-      const members = await this.indexRead(owner, false);
+    return this.#call(async (deadline) => {
+      const members = await this.#indexRead(owner, false);
       const mark = ownerMark(owner);
       const results = await Promise.all(
         members
           .filter((key) => !except.has(key))
-          .map((key) => this.tombstone(key, (flags) => flags === mark, deadline)),
+          .map((key) => this.#tombstone(key, (flags) => flags === mark, deadline)),
       );
       // Prune the index of what was just deleted.
-      await this.indexRead(owner, true);
+      await this.#indexRead(owner, true);
       return results.filter(Boolean).length;
     });
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await Promise.all(this.servers.map((s) => s.close()));
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all(this.#servers.map((s) => s.close()));
   }
 
   // -------------------------------------------------------------------------------------------
 
-  /**
-   * Run one store call under the deadline (what `withDeadline` does, with fewer promises on this
-   * hot path); internal loops stop at the same deadline.
-   */
-  private call<T>(operation: (deadline: Deadline) => Promise<T>): Promise<T> {
-    const timeoutMs = this.options.timeoutMs;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(
-          new StoreUnavailableError({ store: NAME, reason: `no answer within ${timeoutMs} ms` }),
-        );
-      }, timeoutMs);
-      operation(Date.now() + timeoutMs).then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          reject(toStoreError(err, this.options.maxValueSize));
-        },
-      );
-    });
+  /** Run one store call under the store deadline; internal loops stop at the same deadline. */
+  #call<T>(operation: (deadline: Deadline) => Promise<T>): Promise<T> {
+    return this.#run(operation);
   }
 
-  private prepareWrite(
+  /**
+   * A write of an entry. memcached has no clock to fence it with, so once the `ms` command has
+   * been sent, a lost reply leaves the outcome unknown (DROVE_ERR_STORE_OUTCOME_UNKNOWN): the
+   * command may still be sitting in a hung server's socket buffer and land when it resumes. A
+   * write that was never sent fails with DROVE_ERR_STORE_UNAVAILABLE. See docs/stores-memcached.md.
+   */
+  #write(
+    operation: string,
+    write: (deadline: Deadline, sent: () => void) => Promise<WriteResult>,
+  ): Promise<WriteResult> {
+    return fencedWrite(NAME, this.#run, this.#options.timeoutMs, { operation, send: write });
+  }
+
+  #prepareWrite(
     key: string,
     value: Buffer | string,
     options: { ttlMs: number; owner?: string; version?: string },
   ) {
-    checkOpen(NAME, this.closed);
+    checkOpen(NAME, this.#closed);
     checkKey(key);
     checkTtl(options.ttlMs);
     if (options.owner !== undefined) checkOwner(options.owner);
-    const buffer = toValueBuffer(NAME, value, this.options.maxValueSize);
+    const buffer = toValueBuffer(NAME, value, this.#options.maxValueSize);
     const current = options.version === undefined ? undefined : parseVersion(options.version);
     const owner = options.owner ?? current?.owner;
     return {
@@ -284,29 +289,29 @@ class MemcachedStore implements Store {
   }
 
   /** memcached deletes the old item when it refuses a too-large one: refuse before sending. */
-  private async checkItemSize(server: MetaConnection, data: Buffer): Promise<void> {
+  async #checkItemSize(server: MetaConnection, data: Buffer): Promise<void> {
     const limit = (await server.itemSizeMax()) - ITEM_OVERHEAD;
     if (data.length > limit) {
       throw new ValueTooLargeError({ store: NAME, size: data.length, limit });
     }
   }
 
-  private entryKey(key: string): string {
-    return this.options.prefix + key;
+  #entryKey(key: string): string {
+    return this.#options.prefix + key;
   }
 
-  private serverOf(memcachedKey: string): MetaConnection {
-    return pickServer(memcachedKey, this.servers);
+  #serverOf(memcachedKey: string): MetaConnection {
+    return pickServer(memcachedKey, this.#servers);
   }
 
-  private entryOp(key: string, flags: string): Promise<MetaReply> {
-    const k = this.entryKey(key);
-    return this.serverOf(k).meta(`mg ${k} ${flags}`);
+  #entryOp(key: string, flags: string): Promise<MetaReply> {
+    const k = this.#entryKey(key);
+    return this.#serverOf(k).meta(`mg ${k} ${flags}`);
   }
 
   /** What the key holds now: nothing, a tombstone, or a live entry (with its flags and CAS). */
-  private async stateOf(key: string): Promise<'missing' | 'gone' | { flags: number; cas: string }> {
-    const reply = await this.entryOp(key, 'f c');
+  async #stateOf(key: string): Promise<'missing' | 'gone' | { flags: number; cas: string }> {
+    const reply = await this.#entryOp(key, 'f c');
     if (reply.status === 'EN') return 'missing';
     if (reply.status !== 'HD') throw unexpected('mg', reply);
     const flags = Number(reply.flags.f);
@@ -314,23 +319,23 @@ class MemcachedStore implements Store {
     return { flags, cas: reply.flags.c! };
   }
 
-  private async refusalOf(key: string): Promise<WriteRefusal> {
-    const state = await this.stateOf(key);
+  async #refusalOf(key: string): Promise<WriteRefusal> {
+    const state = await this.#stateOf(key);
     return typeof state === 'string' ? state : 'conflict';
   }
 
   /** Replace a live entry that passes `accept` with a tombstone (CAS, retried). */
-  private async tombstone(
+  async #tombstone(
     key: string,
     accept: (flags: number) => boolean,
     deadline: Deadline,
   ): Promise<boolean> {
-    const ttl = ttlOf(this.options.tombstoneTtlMs);
-    const k = this.entryKey(key);
+    const ttl = ttlOf(this.#options.tombstoneTtlMs);
+    const k = this.#entryKey(key);
     while (Date.now() < deadline) {
-      const state = await this.stateOf(key);
+      const state = await this.#stateOf(key);
       if (typeof state === 'string' || !accept(state.flags)) return false;
-      const reply = await this.serverOf(k).meta(
+      const reply = await this.#serverOf(k).meta(
         `ms ${k} 0 T${ttl.token} F${TOMBSTONE} C${state.cas}`,
         Buffer.alloc(0),
       );
@@ -342,40 +347,40 @@ class MemcachedStore implements Store {
 
   // --- owner index ----------------------------------------------------------------------------
 
-  private indexKey(owner: string): string {
-    const raw = this.options.prefix + '\0o' + owner;
+  #indexKey(owner: string): string {
+    const raw = this.#options.prefix + '\0o' + owner;
     if (Buffer.byteLength(raw) <= 250) return raw;
-    return this.options.prefix + '\0#' + createHash('sha256').update(owner).digest('base64url');
+    return this.#options.prefix + '\0#' + createHash('sha256').update(owner).digest('base64url');
   }
 
-  private indexOp(owner: string, command: string, flags: string, data?: Buffer) {
-    const raw = this.indexKey(owner);
+  #indexOp(owner: string, command: string, flags: string, data?: Buffer) {
+    const raw = this.#indexKey(owner);
     const encoded = Buffer.from(raw, 'latin1').toString('base64');
     const size = data ? ` ${data.length}` : '';
-    return this.serverOf(raw).meta(`${command} ${encoded}${size} b ${flags}`, data);
+    return this.#serverOf(raw).meta(`${command} ${encoded}${size} b ${flags}`, data);
   }
 
   /** Keys of the owner's live entries (one pipelined read per member); `prune` rewrites the index. */
-  private async indexRead(owner: string, prune: boolean): Promise<string[]> {
-    const reply = await this.indexOp(owner, 'mg', 'v c t');
+  async #indexRead(owner: string, prune: boolean): Promise<string[]> {
+    const reply = await this.#indexOp(owner, 'mg', 'v c t');
     if (reply.status !== 'VA') return [];
     const members = parseMembers(reply.value!);
-    const live = await this.liveMembers(owner, members);
+    const live = await this.#liveMembers(owner, members);
     if (prune && live.length < members.length) {
       // One attempt: if somebody else wrote the index meanwhile, the next read prunes.
-      if (live.length === 0) await this.indexOp(owner, 'md', `C${reply.flags.c}`);
+      if (live.length === 0) await this.#indexOp(owner, 'md', `C${reply.flags.c}`);
       else {
         const data = Buffer.from(live.join('\n'));
         const ttl = relativeToken(Number(reply.flags.t));
-        await this.indexOp(owner, 'ms', `C${reply.flags.c} T${ttl}`, data);
+        await this.#indexOp(owner, 'ms', `C${reply.flags.c} T${ttl}`, data);
       }
     }
     return live;
   }
 
-  private async liveMembers(owner: string, members: string[]): Promise<string[]> {
+  async #liveMembers(owner: string, members: string[]): Promise<string[]> {
     const mark = ownerMark(owner);
-    const states = await Promise.all(members.map((key) => this.stateOf(key)));
+    const states = await Promise.all(members.map((key) => this.#stateOf(key)));
     return members.filter((_key, i) => {
       const state = states[i]!;
       return typeof state !== 'string' && state.flags === mark;
@@ -383,21 +388,21 @@ class MemcachedStore implements Store {
   }
 
   /** After an owned write whose owner did not change: recreate or extend the index if needed. */
-  private async indexRefresh(owner: string, key: string, ttlS: number, deadline: Deadline) {
-    const reply = await this.indexOp(owner, 'mg', 't');
+  async #indexRefresh(owner: string, key: string, ttlS: number, deadline: Deadline) {
+    const reply = await this.#indexOp(owner, 'mg', 't');
     const remaining = Number(reply.flags.t);
     if (reply.status === 'HD' && (remaining === -1 || remaining >= ttlS)) return;
-    await this.indexAdd(owner, key, ttlS, deadline);
+    await this.#indexAdd(owner, key, ttlS, deadline);
   }
 
   /** Add `key` to the owner's index and make the index live at least as long as the entry. */
-  private async indexAdd(owner: string, key: string, entryTtlS: number, deadline: Deadline) {
-    const wanted = Math.max(entryTtlS, this.ownerIndexTtlS);
+  async #indexAdd(owner: string, key: string, entryTtlS: number, deadline: Deadline) {
+    const wanted = Math.max(entryTtlS, this.#ownerIndexTtlS);
     while (Date.now() < deadline) {
-      const reply = await this.indexOp(owner, 'mg', 'v c t');
+      const reply = await this.#indexOp(owner, 'mg', 'v c t');
       if (reply.status === 'EN') {
         const data = Buffer.from(key);
-        const added = await this.indexOp(owner, 'ms', `T${relativeToken(wanted)} ME`, data);
+        const added = await this.#indexOp(owner, 'ms', `T${relativeToken(wanted)} ME`, data);
         if (added.status === 'HD') return;
         continue;
       }
@@ -408,12 +413,12 @@ class MemcachedStore implements Store {
       if (members.includes(key) && longEnough) return;
       if (!members.includes(key)) members.push(key);
       if (members.length > INDEX_PRUNE_AT) {
-        const live = new Set(await this.liveMembers(owner, members));
+        const live = new Set(await this.#liveMembers(owner, members));
         members = members.filter((m) => m === key || live.has(m));
       }
       const data = Buffer.from(members.join('\n'));
       const ttl = remaining === -1 ? 0 : relativeToken(Math.max(remaining, wanted));
-      const written = await this.indexOp(owner, 'ms', `C${reply.flags.c} T${ttl}`, data);
+      const written = await this.#indexOp(owner, 'ms', `C${reply.flags.c} T${ttl}`, data);
       if (written.status === 'HD') return;
       await new Promise((r) => setTimeout(r, 1 + Math.random() * 4));
     }

@@ -12,6 +12,11 @@
  * server's `statement_timeout`. A client whose query failed is discarded, and the pool opens new
  * connections on demand, so the store recovers by itself when the server is back.
  *
+ * None of these fences a write: `statement_timeout` only starts counting once a resumed server
+ * begins the statement. Writes carry `clock_timestamp() < deadline` instead (see _sql.ts), with
+ * the caller's deadline converted through the connection's clock offset, measured when it
+ * connects.
+ *
  * Expiry is judged by the database's clock (`now()`), so app hosts with skewed clocks agree.
  */
 import { createHash } from 'node:crypto';
@@ -25,7 +30,14 @@ import {
   type SqlStore,
   type SweepOptions,
 } from './_sql.js';
-import { importPeer, resolveStoreOptions, withDeadline } from './_utils.js';
+import { importPeer, resolveStoreOptions } from './_utils.js';
+import {
+  createDeadlineRunner,
+  fencedWrite,
+  measureClock,
+  type ServerClock,
+  serverDeadline,
+} from './deadline.js';
 import type { StoreOptions } from './types.js';
 
 export type { SqlStore } from './_sql.js';
@@ -51,6 +63,11 @@ export const postgresDialect: SqlDialect = {
   now: '(extract(epoch from now()) * 1000)::bigint',
   keyNotInJson: (param) => `key NOT IN (SELECT jsonb_array_elements_text(${param}::jsonb))`,
   sweepLock: 'FOR UPDATE SKIP LOCKED',
+  // clock_timestamp(), not now(): the moment the row is written, not when the statement began.
+  fence: (param) => `extract(epoch from clock_timestamp()) * 1000 < ${param}::float8`,
+  // A read-back waits for an UPDATE of the row still committing, then sees its outcome.
+  readLock: 'FOR SHARE',
+  fences: true,
 };
 
 /** `schema.name` → its parts, checked; refuses anything that would need escaping. */
@@ -125,6 +142,7 @@ export function createPostgresStore(options: PostgresStoreOptions): SqlStore {
   const { timeoutMs } = resolved;
   // Boot may wait for another process's migration; it still has a deadline.
   const bootTimeoutMs = Math.max(10 * timeoutMs, 10_000);
+  const boot = createDeadlineRunner('postgres', bootTimeoutMs);
   let pool: Pool | undefined;
 
   const openPool = async (): Promise<Pool> => {
@@ -178,7 +196,7 @@ export function createPostgresStore(options: PostgresStoreOptions): SqlStore {
       dialect: postgresDialect,
       table: quoted,
       connect: () =>
-        withDeadline('postgres', bootTimeoutMs, async () => {
+        boot(async () => {
           const ready = await openPool();
           await prepare(ready);
           return postgresController(ready, timeoutMs);
@@ -205,6 +223,20 @@ async function migrate(client: PoolClient, table: string, timeoutMs: number): Pr
   await query('COMMIT');
 }
 
+/**
+ * The clock of each pooled connection, measured on its first fenced write (not in the pool's
+ * 'connect' event: a query there would overlap the first query of whoever asked for the client).
+ */
+const clocks = new WeakMap<PoolClient, { at: number; clock: Promise<ServerClock> }>();
+const CLOCK_REFRESH_MS = 60_000;
+
+async function serverNow(client: PoolClient): Promise<number> {
+  const { rows } = await client.query<{ now: number }>(
+    'SELECT extract(epoch from clock_timestamp())::float8 * 1000 AS now',
+  );
+  return Number(rows[0]?.now);
+}
+
 /** Named prepared statements on a pool, each bounded by the store timeout. */
 function postgresController(pool: Pool, timeoutMs: number): SqlController {
   const names = new Map<string, string>();
@@ -216,13 +248,59 @@ function postgresController(pool: Pool, timeoutMs: number): SqlController {
     }
     return name;
   };
+  const run = createDeadlineRunner('postgres', timeoutMs);
+  const statement = (sql: string, values: readonly unknown[]) => ({
+    name: nameOf(sql),
+    text: sql,
+    values: values as unknown[],
+  });
   const query = (sql: string, params: readonly unknown[]) =>
-    withDeadline('postgres', timeoutMs, () =>
-      pool.query<QueryResultRow>({ name: nameOf(sql), text: sql, values: params as unknown[] }),
-    );
+    run(() => pool.query<QueryResultRow>(statement(sql, params)));
+
+  /** A fenced statement on one pooled connection, with that connection's clock. */
+  const sendFenced = async (
+    sql: string,
+    params: readonly unknown[],
+    deadline: number,
+    sent: () => void,
+  ) => {
+    const client = await pool.connect();
+    try {
+      let clock = clocks.get(client);
+      // Clocks drift and get stepped: a connection's clock is measured again after a while.
+      if (clock === undefined || Date.now() - clock.at > CLOCK_REFRESH_MS) {
+        clock = { at: Date.now(), clock: measureClock(() => serverNow(client)) };
+        clocks.set(client, clock);
+      }
+      const fence = serverDeadline(deadline, await clock.clock, timeoutMs);
+      sent();
+      const result = await client.query<QueryResultRow>(statement(sql, [...params, fence]));
+      client.release();
+      return result.rows;
+    } catch (err) {
+      clocks.delete(client);
+      client.release(err as Error);
+      throw err;
+    }
+  };
+
   return {
     rows: async (sql, params) => (await query(sql, params)).rows,
     row: async (sql, params) => (await query(sql, params)).rows[0],
     run: async (sql, params) => (await query(sql, params)).rowCount ?? 0,
+    fenced: (operation, sql, params, readBack) =>
+      fencedWrite('postgres', run, timeoutMs, {
+        operation,
+        // Never LATE: a fenced statement that changed nothing is explained by the store (_sql.ts).
+        send: (deadline, sent) => sendFenced(sql, params, deadline, sent),
+        ...(readBack && {
+          readBack: async () => {
+            const { rows } = await pool.query<QueryResultRow>(
+              statement(readBack.sql, readBack.params),
+            );
+            return rows.length > 0 ? rows : undefined;
+          },
+        }),
+      }),
   };
 }

@@ -7,6 +7,7 @@
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { StoreUnavailableError } from '../errors.js';
 import { importPeer } from './_utils.js';
+import { measureClock, type ServerClock } from './deadline.js';
 import { SCRIPTS } from './redis-scripts.js';
 
 /** The ioredis client (standalone or Cluster) with drove's scripts defined on it. */
@@ -21,6 +22,7 @@ export interface ScriptClient {
     ttlMs: number,
     owner: string,
     expiresAt: number,
+    fence: number,
   ): Promise<string>;
   droveUpdate(
     key: string,
@@ -30,22 +32,26 @@ export interface ScriptClient {
     ttlMs: number,
     owner: string,
     expiresAt: number,
+    fence: number,
   ): Promise<[string, (string | null)?]>;
   droveTouch(
     key: string,
     ttlMs: number,
     expiresAt: number,
-  ): Promise<[number, string | null] | null>;
+    fence: number,
+  ): Promise<[number, string | null] | null | 'late'>;
   droveDelete(
     key: string,
     tombstoneTtlMs: number,
     onlyOwner: string,
-  ): Promise<[number, (string | null)?]>;
+    fence: number,
+  ): Promise<[number | 'late', (string | null)?]>;
   droveIndex(key: string, member: string, ttlMs: number): Promise<number>;
   smembers(key: string): Promise<string[]>;
   hget(key: string, field: string): Promise<string | null>;
   srem(key: string, ...members: string[]): Promise<number>;
   ping(): Promise<string>;
+  time(): Promise<[string, string]>;
 }
 
 export interface RedisConnectionOptions {
@@ -67,12 +73,23 @@ export interface RedisConnection {
    * failed once, a disconnected client fails at once instead of queueing.
    */
   usable(): ScriptClient | Promise<ScriptClient>;
-  /** The client if it is connected right now (the hot path), else undefined. */
+  /**
+   * The client if it is connected right now and its server clock is measured (the hot path),
+   * else undefined.
+   */
   readyClient(): ScriptClient | undefined;
+  /**
+   * The server's clock as measured when this connection (or, in a Cluster, the most conservative
+   * of its masters) last connected; set whenever `readyClient()` returns a client.
+   */
+  clock(): ServerClock | undefined;
   /** The raw ioredis client (benchmarks and tests). */
   readonly client: Redis | Cluster;
   close(): Promise<void>;
 }
+
+/** How often a connected store measures the server's clock again (see deadline.ts). */
+export const CLOCK_REFRESH_MS = 60_000;
 
 /** Reconnect quickly at first, then once a second, forever (until close). */
 const retryDelay = (times: number): number => Math.min(50 * times, 1000);
@@ -153,6 +170,35 @@ export async function openRedisConnection(
   client.on('node error', (err: Error) => {
     lastError = err;
   });
+  // The fence of every write needs the server's clock: measured on each (re)connection, and the
+  // client is not handed out before. A failed measurement leaves it undefined until the next one.
+  let clock: ServerClock | undefined;
+  let measuring: Promise<void> | undefined;
+  const measure = () => {
+    clock = undefined;
+    const current: Promise<void> = measureServerClock(client, options.nodes !== undefined).then(
+      (measured) => {
+        if (measuring === current && client.status === 'ready') clock = measured;
+      },
+      () => undefined,
+    );
+    measuring = current;
+  };
+  client.on('ready', measure);
+  client.on('close', () => {
+    clock = undefined;
+  });
+  // Clocks drift and get stepped: measure again now and then, keeping the last one meanwhile.
+  const remeasure = setInterval(() => {
+    if (client.status !== 'ready' || clock === undefined) return;
+    measureServerClock(client, options.nodes !== undefined).then(
+      (measured) => {
+        if (client.status === 'ready' && clock !== undefined) clock = measured;
+      },
+      () => undefined,
+    );
+  }, CLOCK_REFRESH_MS);
+  remeasure.unref();
   client.connect().catch(() => {
     // The failure surfaces through usable(); reconnection continues in the background.
   });
@@ -163,21 +209,29 @@ export async function openRedisConnection(
       store: options.store,
       reason: `not connected (${client.status}${lastError ? `: ${lastError.message}` : ''})`,
     });
+  const measured = async (): Promise<ScriptClient> => {
+    await measuring;
+    if (client.status !== 'ready' || clock === undefined) throw unavailable();
+    coalesce();
+    return scripted;
+  };
   const afterFirstAttempt = async (): Promise<ScriptClient> => {
     await firstAttempt;
     if (client.status !== 'ready') throw unavailable();
-    return scripted;
+    return measured();
   };
 
   return {
     client,
+    clock: () => clock,
     readyClient() {
-      if (client.status !== 'ready') return undefined;
+      if (client.status !== 'ready' || clock === undefined) return undefined;
       coalesce();
       return scripted;
     },
     usable() {
       if (client.status === 'ready') {
+        if (clock === undefined) return measured();
         coalesce();
         return scripted;
       }
@@ -187,6 +241,7 @@ export async function openRedisConnection(
     async close() {
       closing = true;
       stopWatching();
+      clearInterval(remeasure);
       // Only a live socket has an 'end' to wait for; a reconnecting client just stops retrying.
       const live = ['connecting', 'connect', 'ready'].includes(client.status);
       const ended = new Promise<void>((resolve) => client.once('end', () => resolve()));
@@ -196,6 +251,19 @@ export async function openRedisConnection(
       await Promise.race([ended, new Promise<void>((r) => setTimeout(r, timeoutMs).unref())]);
     },
   };
+}
+
+/** The server clock of a standalone server, or the most conservative one of a Cluster's masters. */
+async function measureServerClock(client: Redis | Cluster, cluster: boolean): Promise<ServerClock> {
+  const timeOf = (node: Redis | Cluster) => async () => {
+    const [seconds, micros] = await node.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  };
+  if (!cluster) return measureClock(timeOf(client));
+  const masters = (client as Cluster).nodes('master');
+  const clocks = await Promise.all(masters.map((node) => measureClock(timeOf(node))));
+  // The earliest fence on every node is safe on all of them (a fence too early only refuses more).
+  return clocks.reduce((a, b) => (b.offset - b.uncertainty < a.offset - a.uncertainty ? b : a));
 }
 
 /**

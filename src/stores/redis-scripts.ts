@@ -12,16 +12,29 @@
  * (INFO commandstats under bench/session), and on a 2-core machine Redis shares a core with the
  * rest. Writes stay scripts, since only a script makes them conditional in one round trip.
  * ioredis `defineCommand` sends them with EVALSHA and falls back to EVAL on NOSCRIPT.
+ *
+ * Every write is fenced: its last argument is a deadline in the server's clock (ms since the
+ * epoch, see deadline.ts) and it answers `late` without writing once the server's `TIME` has
+ * reached it. A command that sat in a socket buffer while the server was hung therefore cannot
+ * land after its caller was told it failed. (Calling TIME before writing is allowed: Redis 7
+ * replicates a script's effects, not the script.)
  */
+
+/** Lua: answer `late` (as `reply`) when the server clock has reached the fence in ARGV[n]. */
+const fence = (n: number, reply: string) => `
+local now = redis.call('TIME')
+if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) >= tonumber(ARGV[${n}]) then
+  return ${reply}
+end`;
 
 /** The fields a read fetches, in this order. */
 export const READ_FIELDS = ['v', 'ver', 'own', 'exp'] as const;
 
 /**
- * KEYS[1] entry; ARGV value, version, ttlMs, owner ('' = none), expiresAt → 'ok' | 'exists' |
- * 'gone'.
+ * KEYS[1] entry; ARGV value, version, ttlMs, owner ('' = none), expiresAt, fence → 'ok' |
+ * 'exists' | 'gone' | 'late'.
  */
-export const CREATE_SCRIPT = `
+export const CREATE_SCRIPT = `${fence(6, "'late'")}
 if redis.call('EXISTS', KEYS[1]) == 1 then
   if redis.call('HEXISTS', KEYS[1], 'gone') == 1 then return 'gone' end
   return 'exists'
@@ -36,10 +49,10 @@ return 'ok'
 `;
 
 /**
- * KEYS[1] entry; ARGV value, expected version, new version, ttlMs, owner ('' = keep), expiresAt
- * → {'ok', previous owner|nil} | {'conflict'} | {'missing'} | {'gone'}.
+ * KEYS[1] entry; ARGV value, expected version, new version, ttlMs, owner ('' = keep), expiresAt,
+ * fence → {'ok', previous owner|nil} | {'conflict'} | {'missing'} | {'gone'} | {'late'}.
  */
-export const UPDATE_SCRIPT = `
+export const UPDATE_SCRIPT = `${fence(7, "{'late'}")}
 local r = redis.call('HMGET', KEYS[1], 'ver', 'gone', 'own')
 if r[2] then return {'gone'} end
 if not r[1] then return {'missing'} end
@@ -54,10 +67,10 @@ return {'ok', r[3]}
 `;
 
 /**
- * KEYS[1] entry; ARGV ttlMs, expiresAt → nil when there is no live entry (absent, expired,
- * tombstone), else {1, owner|nil}. Expire-only: the value is neither sent nor read back.
+ * KEYS[1] entry; ARGV ttlMs, expiresAt, fence → nil when there is no live entry (absent, expired,
+ * tombstone), 'late', else {1, owner|nil}. Expire-only: the value is neither sent nor read back.
  */
-export const TOUCH_SCRIPT = `
+export const TOUCH_SCRIPT = `${fence(3, "'late'")}
 local r = redis.call('HMGET', KEYS[1], 'ver', 'own')
 if not r[1] then return false end
 redis.call('HSET', KEYS[1], 'exp', ARGV[2])
@@ -66,12 +79,12 @@ return {1, r[2]}
 `;
 
 /**
- * KEYS[1] entry; ARGV tombstone ttlMs, only-if-owner ('' = any) → {1, owner|nil} when a live
- * entry was replaced by a tombstone, {0} otherwise. Without an owner filter, even an absent key
+ * KEYS[1] entry; ARGV tombstone ttlMs, only-if-owner ('' = any), fence → {1, owner|nil} when a
+ * live entry was replaced by a tombstone, {'late'} past the fence, {0} otherwise. Without an owner filter, even an absent key
  * gets a tombstone (a writer may still hold a version of an entry that just expired). With a
  * filter (deleteOwned), only a live entry of that owner is touched.
  */
-export const DELETE_SCRIPT = `
+export const DELETE_SCRIPT = `${fence(3, "{'late'}")}
 local r = redis.call('HMGET', KEYS[1], 'ver', 'own')
 if ARGV[2] ~= '' and (not r[1] or r[2] ~= ARGV[2]) then return {0} end
 redis.call('DEL', KEYS[1])

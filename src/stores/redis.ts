@@ -7,9 +7,13 @@
  *   entry: readers check every member against the entry itself.
  */
 import { randomBytes } from 'node:crypto';
-import { InvalidOptionError, StoreProtocolError, StoreUrlError } from '../errors.js';
 import {
-  asUnavailable,
+  InvalidOptionError,
+  StoreProtocolError,
+  StoreUnavailableError,
+  StoreUrlError,
+} from '../errors.js';
+import {
   checkKey,
   checkOpen,
   checkOwner,
@@ -17,8 +21,15 @@ import {
   resolveStoreOptions,
   toValueBuffer,
 } from './_utils.js';
+import {
+  asUnavailable,
+  createDeadlineRunner,
+  type FencedWrite,
+  fencedWrite,
+  LATE,
+  serverDeadline,
+} from './deadline.js';
 import { openRedisConnection, type RedisConnection, type ScriptClient } from './redis-client.js';
-import { createDeadlineRunner } from './redis-deadline.js';
 import { READ_FIELDS } from './redis-scripts.js';
 import type { Store, StoreEntry, StoreOptions, WriteRefusal, WriteResult } from './types.js';
 
@@ -67,7 +78,6 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
   const entryKey = (key: string) => `${prefix}e:${key}`;
   const ownerKey = (owner: string) => `${prefix}o:${owner}`;
 
-  // withDeadline's contract (see redis-deadline.ts for why not withDeadline itself).
   const withDeadline = createDeadlineRunner(name, timeoutMs);
   let opening: Promise<RedisConnection> | undefined;
   let connection: RedisConnection | undefined;
@@ -97,10 +107,42 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
   };
 
   /** Every call: open check, then the operation under the store deadline. */
-  const run = <T>(operation: (client: ScriptClient) => Promise<T>): Promise<T> => {
+  const run = <T>(
+    operation: (client: ScriptClient, deadline: number) => Promise<T>,
+  ): Promise<T> => {
     checkOpen(name, closed);
-    return withDeadline(() => onClient(operation));
+    return withDeadline((deadline) => onClient((client) => operation(client, deadline)));
   };
+
+  /**
+   * A fenced write (see deadline.ts): `send` gets the client and the fence, the caller's deadline
+   * in the server's clock; `readBack` says, after a lost reply, whether it landed.
+   */
+  const fenced = <T>(
+    operation: string,
+    send: (client: ScriptClient, fence: number) => Promise<T | typeof LATE>,
+    readBack?: (client: ScriptClient) => Promise<T | undefined>,
+  ): Promise<T> => {
+    checkOpen(name, closed);
+    const write: FencedWrite<T> = {
+      operation,
+      send: (deadline, sent) =>
+        onClient((client) => {
+          const clock = connection?.clock();
+          if (clock === undefined) {
+            throw new StoreUnavailableError({ store: name, reason: 'server clock not measured' });
+          }
+          sent();
+          return send(client, serverDeadline(deadline, clock, timeoutMs));
+        }),
+    };
+    if (readBack) write.readBack = () => onClient(readBack);
+    return fencedWrite(name, withDeadline, timeoutMs, write);
+  };
+
+  /** After a lost reply: whether the entry now has the version that write would have set. */
+  const hasVersion = async (client: ScriptClient, key: string, version: string) =>
+    (await client.hget(entryKey(key), 'ver')) === version;
 
   /** Index maintenance that may fail without failing the call: readers prune the index anyway. */
   const bestEffort = (promise: Promise<unknown>) => promise.catch(() => undefined);
@@ -154,23 +196,35 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
       if (owner !== undefined) checkOwner(owner);
       const bytes = toValueBuffer(name, value, maxValueSize);
       const version = nextVersion();
-      return run(async (client) => {
-        const started = Date.now();
-        const expiresAt = started + ttlMs;
-        const reply = await client.droveCreate(
-          entryKey(key),
-          bytes,
-          version,
-          ttlMs,
-          owner ?? '',
-          expiresAt,
-        );
-        if (reply !== 'ok') return refusal(reply, ['exists', 'gone']);
-        // After the entry, so the index never misses a live entry for long; awaited, so a failure
-        // is reported (the entry exists but is not listed yet).
-        if (owner !== undefined) await client.droveIndex(ownerKey(owner), key, ttlMs);
-        return { ok: true, version, expiresAt };
-      });
+      let expiresAt = 0;
+      const index = (client: ScriptClient) =>
+        owner === undefined ? undefined : client.droveIndex(ownerKey(owner), key, ttlMs);
+      return fenced(
+        'create',
+        async (client, fence) => {
+          expiresAt = Date.now() + ttlMs;
+          const reply = await client.droveCreate(
+            entryKey(key),
+            bytes,
+            version,
+            ttlMs,
+            owner ?? '',
+            expiresAt,
+            fence,
+          );
+          if (reply === 'late') return LATE;
+          if (reply !== 'ok') return refusal(reply, ['exists', 'gone']);
+          // After the entry, so the index never misses a live entry for long; awaited, so a
+          // failure is reported (the entry exists but is not listed yet).
+          await index(client);
+          return { ok: true, version, expiresAt };
+        },
+        async (client) => {
+          if (!(await hasVersion(client, key, version))) return undefined;
+          await bestEffort(index(client) ?? Promise.resolve());
+          return { ok: true, version, expiresAt };
+        },
+      );
     },
 
     async update(key, value, { ttlMs, owner, version: expected }): Promise<WriteResult> {
@@ -182,38 +236,54 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
       }
       const bytes = toValueBuffer(name, value, maxValueSize);
       const version = nextVersion();
-      return run(async (client) => {
-        const expiresAt = Date.now() + ttlMs;
-        const [outcome, previous] = await client.droveUpdate(
-          entryKey(key),
-          bytes,
-          expected,
-          version,
-          ttlMs,
-          owner ?? '',
-          expiresAt,
-        );
-        if (outcome !== 'ok') return refusal(outcome, ['conflict', 'missing', 'gone']);
-        const current = owner ?? previous ?? undefined;
-        const moved = previous && owner !== undefined && previous !== owner;
-        // Without an owner (most sessions) there is no index to keep: no second round trip.
-        if (current !== undefined || moved) {
-          await Promise.all([
-            // The index must outlive the entry it lists, so it is stretched on every write.
-            current !== undefined && client.droveIndex(ownerKey(current), key, ttlMs),
-            moved ? bestEffort(client.srem(ownerKey(previous), key)) : undefined,
-          ]);
-        }
+      let expiresAt = 0;
+      const landed = async (client: ScriptClient): Promise<WriteResult | undefined> => {
+        if (!(await hasVersion(client, key, version))) return undefined;
+        const current = owner ?? (await client.hget(entryKey(key), 'own')) ?? undefined;
+        if (current !== undefined)
+          await bestEffort(client.droveIndex(ownerKey(current), key, ttlMs));
         return { ok: true, version, expiresAt };
-      });
+      };
+      return fenced(
+        'update',
+        async (client, fence) => {
+          expiresAt = Date.now() + ttlMs;
+          const [outcome, previous] = await client.droveUpdate(
+            entryKey(key),
+            bytes,
+            expected,
+            version,
+            ttlMs,
+            owner ?? '',
+            expiresAt,
+            fence,
+          );
+          if (outcome === 'late') return LATE;
+          if (outcome !== 'ok') return refusal(outcome, ['conflict', 'missing', 'gone']);
+          const current = owner ?? previous ?? undefined;
+          const moved = previous && owner !== undefined && previous !== owner;
+          // Without an owner (most sessions) there is no index to keep: no second round trip.
+          if (current !== undefined || moved) {
+            await Promise.all([
+              // The index must outlive the entry it lists, so it is stretched on every write.
+              current !== undefined && client.droveIndex(ownerKey(current), key, ttlMs),
+              moved ? bestEffort(client.srem(ownerKey(previous), key)) : undefined,
+            ]);
+          }
+          return { ok: true, version, expiresAt };
+        },
+        landed,
+      );
     },
 
     async touch(key, ttlMs) {
       checkKey(key);
       checkTtl(ttlMs);
-      return run(async (client) => {
+      // No read-back: a touch leaves no version of its own, so a lost reply stays unknown.
+      return fenced('touch', async (client, fence) => {
         const expiresAt = Date.now() + ttlMs;
-        const reply = await client.droveTouch(entryKey(key), ttlMs, expiresAt);
+        const reply = await client.droveTouch(entryKey(key), ttlMs, expiresAt, fence);
+        if (reply === 'late') return LATE;
         if (reply === null) return undefined;
         const owner = reply[1];
         if (owner) await client.droveIndex(ownerKey(owner), key, ttlMs);
@@ -223,8 +293,10 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
 
     async delete(key) {
       checkKey(key);
-      return run(async (client) => {
-        const [deleted, owner] = await client.droveDelete(entryKey(key), tombstoneTtlMs, '');
+      // No read-back: whether a live entry was there cannot be told afterwards.
+      return fenced('delete', async (client, fence) => {
+        const [deleted, owner] = await client.droveDelete(entryKey(key), tombstoneTtlMs, '', fence);
+        if (deleted === 'late') return LATE;
         if (owner) await bestEffort(client.srem(ownerKey(owner), key));
         return deleted === 1;
       });
@@ -247,12 +319,18 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
       checkOwner(owner);
       for (const key of except) checkKey(key);
       const kept = new Set(except);
-      return run(async (client) => {
+      // Several keys: a failure may leave some deleted (before the deadline, never after).
+      return run(async (client, deadline) => {
+        const clock = connection?.clock();
+        if (clock === undefined) {
+          throw new StoreUnavailableError({ store: name, reason: 'server clock not measured' });
+        }
+        const fence = serverDeadline(deadline, clock, timeoutMs);
         const members = await client.smembers(ownerKey(owner));
         const targets = members.filter((m) => !kept.has(m));
         // The owner filter in the script spares an entry that changed owner since it was indexed.
         const replies = await Promise.all(
-          targets.map((m) => client.droveDelete(entryKey(m), tombstoneTtlMs, owner)),
+          targets.map((m) => client.droveDelete(entryKey(m), tombstoneTtlMs, owner, fence)),
         );
         if (targets.length > 0) await bestEffort(client.srem(ownerKey(owner), ...targets));
         return replies.filter(([deleted]) => deleted === 1).length;

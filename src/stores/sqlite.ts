@@ -21,7 +21,8 @@ import {
   type SqlStore,
   type SweepOptions,
 } from './_sql.js';
-import { asUnavailable, importPeer, resolveStoreOptions } from './_utils.js';
+import { importPeer, resolveStoreOptions } from './_utils.js';
+import { asUnavailable } from './deadline.js';
 import type { StoreOptions } from './types.js';
 
 export type { SqlStore } from './_sql.js';
@@ -45,6 +46,11 @@ export const sqliteDialect: SqlDialect = {
   now: `CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)`,
   keyNotInJson: (param) => `key NOT IN (SELECT value FROM json_each(${param}))`,
   sweepLock: '',
+  // Synchronous: a statement runs now or never and its answer cannot be lost, so nothing can land
+  // after the caller's deadline; the fence parameter is bound but always passes.
+  fence: (param) => `${param} IS NOT NULL`,
+  readLock: '',
+  fences: false,
 };
 
 /** The table and indexes, created on first use if missing. */
@@ -209,6 +215,9 @@ function sqliteController(
       } catch (err) {
         throw fail(err);
       }
+    },
+    fenced(_operation, sql, params) {
+      return this.rows(sql, [...params, 0]);
     },
   };
 }

@@ -10,7 +10,12 @@
 
 /** Options every store accepts. */
 export interface StoreOptions {
-  /** Deadline of every call, in ms. A call that takes longer fails with DROVE_ERR_STORE_UNAVAILABLE. Default 1000. */
+  /**
+   * Deadline of every call, in ms. A call that takes longer fails with
+   * DROVE_ERR_STORE_UNAVAILABLE, which for a write means "not applied, and never will be". A
+   * write whose reply is lost is first read back for up to one more `timeoutMs`; when that fails
+   * too, it ends with DROVE_ERR_STORE_OUTCOME_UNKNOWN (see docs/errors.md). Default 1000.
+   */
   timeoutMs?: number;
   /** Largest value accepted, in bytes. Larger values fail with DROVE_ERR_VALUE_TOO_LARGE and nothing is written. Default 1 MiB. */
   maxValueSize?: number;

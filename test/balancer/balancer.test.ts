@@ -1,7 +1,7 @@
 /**
  * The balancer against real node:http backends on loopback: non-stickiness, header rewriting,
- * 503s, connect-failure retry and quarantine, drain, a backend dying under load, WebSockets, and a
- * short autocannon run.
+ * 503s, connect-failure retry and quarantine, drain, a backend dying under load, WebSockets
+ * (balanced by the configured strategy), and a short autocannon run.
  */
 import { Agent } from 'node:http';
 import autocannon from 'autocannon';
@@ -248,6 +248,31 @@ describe('balancer', () => {
       'web.2 127.0.0.1 one',
       'web.2 127.0.0.1 two',
     ]);
+  });
+
+  it('balances WebSocket handshakes with the configured strategy', async () => {
+    const lb = await balancer({ strategy: 'least-outstanding' });
+    const [a, b] = (await backends('web.1', 'web.2')) as [Backend, Backend];
+    for (const backend of [a, b]) {
+      const wss = new WebSocketServer({ server: backend.server });
+      wss.on('connection', (ws) => ws.send(backend.name));
+      cleanups.push(() => {
+        for (const client of wss.clients) client.terminate();
+      });
+    }
+    addAll(lb, [a, b]);
+    const parked = send(lb.port, { path: '/hold' }); // web.1 is busy from now on
+    await until(() => a.held.length === 1);
+    const greetings: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const ws = new WebSocket(`ws://127.0.0.1:${lb.port}/socket`);
+      greetings.push(String(await new Promise((resolve) => ws.once('message', resolve))));
+      ws.terminate();
+    }
+    // Round robin would alternate; least outstanding keeps away from the busy instance.
+    expect(greetings).toEqual(['web.2', 'web.2', 'web.2']);
+    a.release();
+    expect((await parked).status).toBe(200);
   });
 
   it('relays a refused WebSocket handshake as a response', async () => {

@@ -10,6 +10,10 @@ import { freePort, requireBinary, waitFor } from './ports.js';
 export interface MemcachedServer {
   host: string;
   port: number;
+  /** Hang the server (SIGSTOP): connections stay open, nothing is read or answered. */
+  pause(): void;
+  /** Let a paused server go on (SIGCONT): it reads and runs what it was sent meanwhile. */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -32,7 +36,13 @@ export async function startMemcached(extraArgs: string[] = []): Promise<Memcache
         if (child.exitCode !== null) throw new Error(`memcached exited: ${stderr.trim()}`);
         return canConnect(port);
       });
-      return { host: '127.0.0.1', port, stop: () => stop(child) };
+      return {
+        host: '127.0.0.1',
+        port,
+        pause: () => child.kill('SIGSTOP'),
+        resume: () => child.kill('SIGCONT'),
+        stop: () => stop(child),
+      };
     } catch (err) {
       lastError = err;
       await stop(child);
@@ -57,5 +67,6 @@ function stop(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
+    child.kill('SIGCONT'); // a paused server takes the SIGTERM only once it runs again
   });
 }

@@ -21,6 +21,10 @@ export interface RedisServer extends RedisNode {
   url: string;
   /** Kill the server (SIGKILL, like a crash); `start()` brings it back, empty, on the same port. */
   kill(): Promise<void>;
+  /** Hang the server (SIGSTOP): connections stay open, nothing is read or answered. */
+  pause(): void;
+  /** Let a paused server go on (SIGCONT): it reads and runs what it was sent meanwhile. */
+  resume(): void;
   start(): Promise<void>;
   /** Kill it for good and remove its directory. */
   stop(): Promise<void>;
@@ -106,6 +110,12 @@ export async function startRedis(): Promise<RedisServer> {
     url: `redis://127.0.0.1:${port}`,
     async kill() {
       await stopChild(child);
+    },
+    pause() {
+      child.kill('SIGSTOP');
+    },
+    resume() {
+      child.kill('SIGCONT');
     },
     async start() {
       await stopChild(child);

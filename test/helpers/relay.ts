@@ -7,11 +7,26 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
  * - `refuse`: the listening socket is closed, so connects fail with ECONNREFUSED;
  * - `blackhole`: connections are accepted and held, and nothing is ever answered.
  * Switching mode breaks every open connection, as a server crash or a network cut would.
+ *
+ * `freeze()` is a hung server instead (a SIGSTOP, a long GC pause): connections stay open and
+ * bytes are held, in one direction or both; `thaw()` delivers everything held, in order,
+ * including what a client sent before it gave up and closed (the server then reads it, as a
+ * resumed server reads its socket buffers).
  */
 export interface Relay {
   host: string;
   port: number;
   mode(next: 'pass' | 'refuse' | 'blackhole'): Promise<void>;
+  /** Hold bytes: `requests` (client → server), `replies` (server → client) or `both`. */
+  freeze(direction?: 'requests' | 'replies' | 'both'): void;
+  /** Deliver what was held and let bytes flow again. */
+  thaw(): void;
+  /** Connections accepted so far (to wait for a client's reconnect). */
+  readonly accepted: number;
+  /** Chunks received from clients so far, held or not (to wait for a client's next request). */
+  readonly requestChunks: number;
+  /** Connections (client or server side) still open. */
+  readonly open: number;
   close(): Promise<void>;
 }
 
@@ -20,6 +35,11 @@ export async function startRelay(target: { host: string; port: number }): Promis
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   let port = 0;
+  let accepted = 0;
+  let requestChunks = 0;
+  const frozen = { requests: false, replies: false };
+  // Deliveries held while frozen, in arrival order.
+  let held: { requests: boolean; deliver: () => void }[] = [];
 
   const track = (socket: Socket) => {
     sockets.add(socket);
@@ -27,7 +47,33 @@ export async function startRelay(target: { host: string; port: number }): Promis
     socket.on('error', () => socket.destroy());
   };
 
+  /** Deliver now, or hold while this direction is frozen (and anything is held before it). */
+  const deliver = (requests: boolean, action: () => void) => {
+    const isFrozen = requests ? frozen.requests : frozen.replies;
+    if (isFrozen || held.some((h) => h.requests === requests))
+      held.push({ requests, deliver: action });
+    else action();
+  };
+
+  const forward = (from: Socket, to: Socket, requests: boolean) => {
+    from.on('data', (chunk: Buffer) => {
+      if (requests) requestChunks++;
+      deliver(requests, () => {
+        if (!to.destroyed) to.write(chunk);
+      });
+    });
+    from.on('end', () => deliver(requests, () => to.end()));
+    // A side that vanishes: the other side ends after what is held for it, like a socket buffer.
+    from.on('close', () =>
+      deliver(requests, () => {
+        if (requests) to.end();
+        else to.destroy();
+      }),
+    );
+  };
+
   const onConnection = (client: Socket) => {
+    accepted++;
     track(client);
     if (current === 'blackhole') {
       client.pause();
@@ -35,10 +81,8 @@ export async function startRelay(target: { host: string; port: number }): Promis
     }
     const upstream = createConnection(target);
     track(upstream);
-    client.pipe(upstream);
-    upstream.pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
+    forward(client, upstream, true);
+    forward(upstream, client, false);
   };
 
   const listen = () =>
@@ -62,6 +106,9 @@ export async function startRelay(target: { host: string; port: number }): Promis
     });
 
   const breakAll = () => {
+    held = [];
+    frozen.requests = false;
+    frozen.replies = false;
     for (const socket of sockets) socket.destroy();
     sockets.clear();
   };
@@ -72,11 +119,31 @@ export async function startRelay(target: { host: string; port: number }): Promis
     get port() {
       return port;
     },
+    get accepted() {
+      return accepted;
+    },
+    get requestChunks() {
+      return requestChunks;
+    },
+    get open() {
+      return sockets.size;
+    },
     async mode(next) {
       breakAll();
       current = next;
       if (next === 'refuse') await stopListening();
       else if (!server) await listen();
+    },
+    freeze(direction = 'both') {
+      if (direction !== 'replies') frozen.requests = true;
+      if (direction !== 'requests') frozen.replies = true;
+    },
+    thaw() {
+      frozen.requests = false;
+      frozen.replies = false;
+      const pending = held;
+      held = [];
+      for (const h of pending) h.deliver();
     },
     async close() {
       breakAll();

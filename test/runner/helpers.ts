@@ -163,7 +163,7 @@ export function processesMatching(marker: string): number[] {
 /** GET a URL on a fresh connection; resolves with status and JSON body. */
 export function get(
   url: string,
-): Promise<{ status: number; body: { name?: string; pid?: number } }> {
+): Promise<{ status: number; body: { name?: string; pid?: number; port?: number } }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { agent: false, timeout: 10_000 }, (res) => {
       let text = '';

@@ -39,8 +39,9 @@ async function startTree(marker: string): Promise<{ runner: Runner; pgids: numbe
     return r.length === 4 && r.every((x) => x.state === 'up') && r;
   });
   const pgids = rows.map((r) => r.pgid!);
-  // web x2 (watchdog, sh, node), worker (+ sleep), tree (+ sh + sleep): all in their groups.
-  await waitFor('grandchildren started', () => membersOf(pgids).length >= 12);
+  // web x2 (watchdog, node exec'd by sh), worker (+ sleep), tree (watchdog, sh, sh, sleep): all
+  // in their groups.
+  await waitFor('grandchildren started', () => membersOf(pgids).length >= 11);
   for (const row of rows) expect(row.pgid).not.toBe(runner.child.pid);
   return { runner, pgids };
 }

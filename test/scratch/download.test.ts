@@ -42,6 +42,9 @@ beforeAll(async () => {
       case '/redirect':
         res.writeHead(302, { location: url.searchParams.get('to') ?? '/file' });
         return res.end();
+      case '/echo':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify(req.headers));
       case '/loop':
         res.writeHead(301, { location: '/loop' });
         return res.end();
@@ -196,13 +199,14 @@ describe('scratch.download()', () => {
       async (scratch) => {
         const to = encodeURIComponent(`http://localhost:${port}/secret`);
         const err = await fails(scratch.download(`${base}/redirect?to=${to}`, { guard }));
-        expect(err.code).toBe('DROVE_ERR_DOWNLOAD');
+        expect(err.code).toBe('DROVE_ERR_DOWNLOAD_REFUSED');
         expect(err.message).toContain('refused');
         const literal = await fails(
           scratch.download(`${base}/redirect?to=${encodeURIComponent('http://127.0.0.2/x')}`, {
             guard,
           }),
         );
+        expect(literal.code).toBe('DROVE_ERR_DOWNLOAD_REFUSED');
         expect(literal.message).toContain('127.0.0.2 refused');
       },
       { dir: root },
@@ -229,11 +233,67 @@ describe('scratch.download()', () => {
             guard: (address) => isPublicAddress(address),
           }),
         );
+        expect(err.code).toBe('DROVE_ERR_DOWNLOAD_REFUSED');
         expect(err.message).toContain('files.example resolves to refused address 127.0.0.1');
       },
       { dir: root },
     );
     expect(hits).toEqual(['/file']);
+  });
+
+  it('classifies the address of every connection, so a name rebound between hops is refused', async () => {
+    const port = new URL(base).port;
+    // DNS rebinding: the first answer is the allowed server, the next (on the redirect to the
+    // same name) points elsewhere. Only the addresses handed to the socket are classified.
+    const answers = ['127.0.0.1', '127.0.0.2'];
+    const resolved: string[] = [];
+    const lookup = ((_host: string, _opts: unknown, cb: (e: null, a: unknown) => void) => {
+      const address = answers[Math.min(resolved.length, answers.length - 1)]!;
+      resolved.push(address);
+      cb(null, [{ address, family: 4 }]);
+    }) as never;
+    const asked: string[] = [];
+    const guard = (address: string) => {
+      asked.push(address);
+      return address === '127.0.0.1';
+    };
+    const to = encodeURIComponent(`http://files.example:${port}/file?size=5`);
+    await withScratch(
+      async (scratch) => {
+        const err = await fails(
+          scratch.download(`http://files.example:${port}/redirect?to=${to}`, { lookup, guard }),
+        );
+        expect(err.code).toBe('DROVE_ERR_DOWNLOAD_REFUSED');
+        expect(err.message).toContain('127.0.0.2');
+      },
+      { dir: root },
+    );
+    expect(resolved).toEqual(['127.0.0.1', '127.0.0.2']);
+    expect(asked).toEqual(['127.0.0.1', '127.0.0.2']);
+    expect(hits).toEqual(['/redirect']);
+  });
+
+  it('drops credentials on a redirect to another origin, keeps them on the same origin', async () => {
+    const port = new URL(base).port;
+    const sameOrigin = encodeURIComponent('/echo');
+    const otherOrigin = encodeURIComponent(`http://localhost:${port}/echo`);
+    const headers = { Authorization: 'Bearer secret', Cookie: 'sid=1', 'X-Trace': 't' };
+    await withScratch(
+      async (scratch) => {
+        const same = await scratch.download(`${base}/redirect?to=${sameOrigin}`, { headers });
+        expect(JSON.parse(await readFile(same.path, 'utf8'))).toMatchObject({
+          authorization: 'Bearer secret',
+          cookie: 'sid=1',
+          'x-trace': 't',
+        });
+        const other = await scratch.download(`${base}/redirect?to=${otherOrigin}`, { headers });
+        const seen = JSON.parse(await readFile(other.path, 'utf8'));
+        expect(seen).toMatchObject({ 'x-trace': 't' });
+        expect(seen).not.toHaveProperty('authorization');
+        expect(seen).not.toHaveProperty('cookie');
+      },
+      { dir: root },
+    );
   });
 
   it('counts downloaded bytes against the transaction quota', async () => {

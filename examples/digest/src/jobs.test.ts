@@ -78,4 +78,19 @@ describe('job table protocol (SQLite)', () => {
       error: expect.stringContaining('3 times'),
     });
   });
+
+  it('failAbandoned() says what a killed worker was doing, from its last heartbeat', async () => {
+    const db = await freshDb();
+    await enqueueUrl(db, 1, 'https://example.com/killed');
+    for (let i = 0; i < 3; i++) {
+      const lease = await claim(db, 'w', 1);
+      expect(lease).toBeDefined();
+      await heartbeat(db, lease!, 1, { phase: 'downloading', bytes: 1234 + i, total: undefined });
+      await sleep(5);
+    }
+    expect(await failAbandoned(db)).toBe(1);
+    expect((await listForUser(db, 1))[0]!.error).toBe(
+      'The worker processing this file stopped 3 times without a word (the last time while downloading, after 1236 bytes); giving up.',
+    );
+  });
 });

@@ -137,13 +137,19 @@ export async function fail(
 /**
  * Jobs nobody will finish: a URL job whose last allowed lease expired, or an upload whose web
  * process died mid-request (uploads are never retried: the bytes are gone with the request).
+ * A worker that crashes records why itself (worker.ts); one killed outright cannot, so the
+ * message says what it was doing, from its last heartbeat.
  */
 export async function failAbandoned(db: Database): Promise<number> {
   const now = Date.now();
   return db.run(
     `UPDATE digests SET status = 'failed', phase = NULL, lease_token = NULL, finished_at = ?,
             error = CASE WHEN source = 'upload' THEN 'The upload was interrupted; please upload the file again.'
-                         ELSE 'The worker processing this file stopped ' || attempts || ' times; giving up.' END
+                         ELSE 'The worker processing this file stopped ' || attempts || ' times without a word'
+                              || CASE WHEN phase IN ('downloading', 'digesting')
+                                      THEN ' (the last time while ' || phase || ', after ' || progress_bytes || ' bytes)'
+                                      ELSE '' END
+                              || '; giving up.' END
       WHERE status = 'running' AND lease_expires_at < ? AND (source = 'upload' OR attempts >= max_attempts)`,
     [now, now],
   );

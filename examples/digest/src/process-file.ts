@@ -60,17 +60,25 @@ export function explain(err: unknown, config: Config): { message: string; perman
           message: `The download stalled: it did not finish within ${config.downloadTimeoutMs / 1000} s.`,
           permanent: true,
         };
+      case 'DROVE_ERR_DOWNLOAD_TRUNCATED':
+        // The connection dropped mid-body: another attempt may well get all of it.
+        return { message: `The download was cut off: ${reason(err)}`, permanent: false };
+      case 'DROVE_ERR_DOWNLOAD_REFUSED':
       case 'DROVE_ERR_DOWNLOAD':
-        return {
-          message: `The download failed: ${String((err as DroveError & { details: { reason: string } }).details.reason)}`,
-          permanent: true,
-        };
+        return { message: `The download failed: ${reason(err)}`, permanent: true };
     }
   }
   return {
     message: `Processing failed: ${(err as Error)?.message ?? String(err)}`,
     permanent: false,
   };
+}
+
+/** The error's own reason if it has one, else its message without the `[drove] ` prefix. */
+function reason(err: DroveError): string {
+  const details = (err as DroveError & { details?: { reason?: unknown } }).details;
+  if (typeof details?.reason === 'string') return details.reason;
+  return err.message.replace(/^\[drove\] /, '');
 }
 
 function formatMiB(bytes: number): string {

@@ -32,10 +32,29 @@ const swept = await sweepScratch();
 if (swept.removed.length > 0)
   log(`swept ${swept.removed.length} scratch directories left by dead processes`);
 
+/** The job in hand, so a crash can still tell its user why the job stopped. */
+let holding: { lease: Lease; progress: Progress } | undefined;
+let crashing = false;
+async function crashed(err: unknown): Promise<void> {
+  if (crashing) return;
+  crashing = true;
+  const message = err instanceof Error ? err.message : String(err);
+  log(`worker crashed: ${err instanceof Error ? err.stack : message}`);
+  if (holding) {
+    const { lease, progress } = holding;
+    const reason = `The worker stopped while ${progress.phase} (${progress.bytes} bytes): ${message}`;
+    await fail(db, lease, reason, false).catch(() => {});
+  }
+  process.exit(1);
+}
+process.on('uncaughtException', (err) => void crashed(err));
+process.on('unhandledRejection', (err) => void crashed(err));
+
 const run = scratchJob(async (lease: Lease) => {
   const lost = new AbortController();
   current = lost;
   let progress: Progress = { phase: 'starting', bytes: 0, total: undefined };
+  holding = { lease, progress };
   const beat = setInterval(
     () => {
       heartbeat(db, lease, config.leaseMs, progress).then(
@@ -53,6 +72,7 @@ const run = scratchJob(async (lease: Lease) => {
       config,
       (p) => {
         progress = p;
+        if (holding) holding.progress = p;
       },
       lost.signal,
     );
@@ -72,6 +92,7 @@ const run = scratchJob(async (lease: Lease) => {
   } finally {
     clearInterval(beat);
     current = undefined;
+    holding = undefined;
   }
 });
 

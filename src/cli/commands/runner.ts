@@ -3,12 +3,16 @@
  * See docs/runner.md.
  */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { callControl, controlSocketPath } from '../../runner/control.js';
-import { splitList } from '../../runner/env.js';
-import { runOneOff } from '../../runner/oneoff.js';
-import { parseReadiness } from '../../runner/readiness.js';
-import { start } from '../../runner/start.js';
-import type { InstanceStatus } from '../../runner/supervisor.js';
+import {
+  callControl,
+  findControlSocket,
+  type InstanceStatus,
+  parseReadiness,
+  runOneOff,
+  STRATEGIES,
+  splitList,
+  start,
+} from '../../runner/index.js';
 
 function integer(value: string): number {
   const n = Number(value);
@@ -27,16 +31,23 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
+/** `-f` and `-e`, where `start` and `run` read the formation's Procfile and environment. */
+function withSource(command: Command): Command {
+  return command
+    .option('-f, --procfile <file>', 'Procfile to read', 'Procfile')
+    .option('-e, --env <files>', 'env files, comma separated, later wins (default: .env)', collect);
+}
+
 /** Register the runner's commands on the `drove` program. */
 export function register(program: Command): void {
   program.enablePositionalOptions();
 
-  program
-    .command('start')
-    .description('run the Procfile formation behind a non-sticky balancer')
-    .argument('[types...]', 'only these process types (others get 0 instances)')
-    .option('-f, --procfile <file>', 'Procfile to read', 'Procfile')
-    .option('-e, --env <files>', 'env files, comma separated, later wins (default: .env)', collect)
+  withSource(
+    program
+      .command('start')
+      .description('run the Procfile formation behind a non-sticky balancer')
+      .argument('[types...]', 'only these process types (others get 0 instances)'),
+  )
     .option('-m, --formation <spec>', 'instances per type: web=3,worker=2 or all=N')
     .option(
       '-p, --port <port>',
@@ -49,14 +60,28 @@ export function register(program: Command): void {
         .default(5000, '5'),
     )
     .option('--no-restart', 'do not restart crashed processes; the first exit stops all (foreman)')
-    .option('--host <host>', 'balancer interface', '127.0.0.1')
+    .option(
+      '--host <host>',
+      'balancer interface; 0.0.0.0 in a container (default: $HOST or 127.0.0.1)',
+    )
     .option('--json', 'log one JSON object per line')
     .addOption(
       new Option('--strategy <name>', 'balancing strategy')
-        .choices(['round-robin', 'least-outstanding'])
+        .choices(Object.keys(STRATEGIES))
         .default('round-robin'),
     )
-    .option('--trust-proxy', 'keep client X-Forwarded-* headers (only behind your own proxy)')
+    .option(
+      '--trust-proxy',
+      'keep client X-Forwarded-*, Forwarded, X-Real-IP and like headers (only behind your own proxy)',
+    )
+    .addOption(
+      new Option(
+        '--headers-timeout <seconds>',
+        'a client must send its request headers (an instance its response head) within this',
+      )
+        .argParser(seconds)
+        .default(60_000, '60'),
+    )
     .option(
       '--ready <how>',
       'when a web instance gets traffic: port | explicit | /health/path',
@@ -87,17 +112,18 @@ export function register(program: Command): void {
         json: Boolean(o.json),
         strategy: o.strategy,
         trustProxy: Boolean(o.trustProxy),
+        headersTimeoutMs: o.headersTimeout,
         readiness: parseReadiness(o.ready),
         policy: { initialDelayMs: o.restartDelay, maxQuickCrashes: o.maxRestarts },
       });
     });
 
-  program
-    .command('run')
-    .description('run a one-off command (or a Procfile type) with the formation environment')
-    .argument('<command...>', 'command and arguments')
-    .option('-f, --procfile <file>', 'Procfile to read', 'Procfile')
-    .option('-e, --env <files>', 'env files, comma separated, later wins (default: .env)', collect)
+  withSource(
+    program
+      .command('run')
+      .description('run a one-off command (or a Procfile type) with the formation environment')
+      .argument('<command...>', 'command and arguments'),
+  )
     .passThroughOptions()
     .action(async (args: string[], o) => {
       process.exitCode = await runOneOff(args, {
@@ -108,10 +134,10 @@ export function register(program: Command): void {
 
   program
     .command('ps')
-    .description('list the instances of the formation running in this directory')
+    .description('list the instances of the formation running here (or in a directory above)')
     .option('--json', 'print JSON')
     .action(async (o) => {
-      const rows = (await callControl(controlSocketPath(), { cmd: 'ps' })) as (InstanceStatus & {
+      const rows = (await callControl(findControlSocket(), { cmd: 'ps' })) as (InstanceStatus & {
         inFlight: number | null;
       })[];
       if (o.json) {
@@ -128,7 +154,7 @@ export function register(program: Command): void {
     .action(async (target: string | undefined) => {
       const request =
         target === undefined ? { cmd: 'restart' as const } : { cmd: 'restart' as const, target };
-      const result = (await callControl(controlSocketPath(), request)) as { restarted: string[] };
+      const result = (await callControl(findControlSocket(), request)) as { restarted: string[] };
       process.stdout.write(`restarted: ${result.restarted.join(', ') || '(nothing)'}\n`);
     });
 
@@ -137,7 +163,7 @@ export function register(program: Command): void {
     .description('change instance counts of the running formation, e.g. web=4,worker=0')
     .argument('<formation>', 'TYPE=N,... or all=N')
     .action(async (formation: string) => {
-      const counts = await callControl(controlSocketPath(), { cmd: 'scale', formation });
+      const counts = await callControl(findControlSocket(), { cmd: 'scale', formation });
       const text = Object.entries(counts as Record<string, number>)
         .map(([k, v]) => `${k}=${v}`)
         .join(',');
@@ -145,12 +171,19 @@ export function register(program: Command): void {
     });
 }
 
+/** `4242`, or `4242 (sh 4241)` when a `sh -c` wrapper sits between the runner and the app. */
+function pidCell(r: InstanceStatus): string {
+  if (r.pid === null) return '-';
+  if (r.appPid === null || r.appPid === r.pid) return String(r.pid);
+  return `${r.appPid} (sh ${r.pid})`;
+}
+
 function formatTable(rows: (InstanceStatus & { inFlight: number | null })[]): string {
   const header = ['NAME', 'STATE', 'PID', 'PORT', 'UPTIME', 'RESTARTS', 'IN-FLIGHT'];
   const body = rows.map((r) => [
     r.name,
     r.state,
-    r.pid === null ? '-' : String(r.pid),
+    pidCell(r),
     String(r.port),
     r.uptimeMs === null ? '-' : `${Math.floor(r.uptimeMs / 1000)}s`,
     String(r.restarts),
