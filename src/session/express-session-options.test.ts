@@ -100,7 +100,7 @@ describe("express-session's options", () => {
       setImmediate(() => {
         process.off('warning', listener);
         expect(warnings).toHaveLength(1);
-        expect((warnings[0] as Error & { code?: string }).code).toBe('DROVE_W_SESSION_OPTIONS');
+        expect((warnings[0] as Error & { code?: string }).code).toBe('DROVE_SESSION_OPTIONS');
         for (const name of ['secret', 'resave', 'saveUninitialized', 'rolling']) {
           expect(warnings[0]!.message).toContain(`- ${name}: `);
         }

@@ -172,6 +172,6 @@ export function warnIgnored(ignored: string[]): void {
   if (ignored.length === 0) return;
   process.emitWarning(
     `drove session: express-session options ignored:\n${ignored.map((line) => `  - ${line}`).join('\n')}`,
-    { type: 'DroveWarning', code: 'DROVE_W_SESSION_OPTIONS' },
+    { code: 'DROVE_SESSION_OPTIONS' },
   );
 }
