@@ -687,7 +687,10 @@ export class RequestSession<T extends SessionData = SessionData> {
       reload: (cb) => this.#settle(() => this.#reloadNow(), cb),
       touch: (cb) => this.#settle(() => this.#touchNow(), cb),
       setOwner: (owner) => this.#setOwner(owner),
-      destroyAll: (options, cb) => this.#settle(() => this.#destroyAll(options), cb),
+      destroyAll: (options, cb) =>
+        typeof options === 'function'
+          ? this.#settle(() => this.#destroyAll(), options)
+          : this.#settle(() => this.#destroyAll(options), cb),
     };
     return this.#controls[prop as keyof Controls];
   }

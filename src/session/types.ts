@@ -163,7 +163,10 @@ export interface SessionControls<T extends SessionData> {
   /** Index this session under `owner` (a user id), for `destroyAll` and `Sessions.listOf`. */
   setOwner(owner: string): void;
   /** Destroy every session of this session's owner ("log out everywhere"); `exceptCurrent` keeps this one. Returns how many. */
-  destroyAll(options?: { exceptCurrent?: boolean }, callback?: SessionCallback): Promise<number>;
+  destroyAll(
+    options?: { exceptCurrent?: boolean } | SessionCallback,
+    callback?: SessionCallback,
+  ): Promise<number>;
   /** Whether no store entry backs this session yet. */
   readonly isNew: boolean;
   /**

@@ -54,6 +54,15 @@ describe("express-session's API on drove's Express adapter", () => {
       req.session.n = Number(req.query.n);
       res.json({ maxAge: req.session.cookie.maxAge, original: req.session.cookie.originalMaxAge });
     });
+    app.post('/own', (req, res) => {
+      req.session.setOwner(String(req.query.owner));
+      req.session.n = 1;
+      res.json({ ok: true });
+    });
+    app.post('/everywhere', (req, res) => {
+      // The callback as the only argument, express style.
+      req.session.destroyAll((err) => res.json({ err: err ?? null }));
+    });
     app.post('/save-then-write', (req, res) => {
       req.session.first = 1;
       req.session.save();
@@ -155,6 +164,15 @@ describe("express-session's API on drove's Express adapter", () => {
     await user.post('/set?n=1');
     expect((await user.post('/save-then-write')).status).toBe(200);
     expect((await user.get('/read')).json()).toEqual({ n: 1, first: 1, second: 2 });
+  });
+
+  it('destroyAll(cb) takes the callback as its only argument', async () => {
+    const phone = new Browser(base);
+    const laptop = new Browser(base);
+    await phone.post('/own?owner=o1');
+    await laptop.post('/own?owner=o1');
+    expect((await phone.post('/everywhere')).json()).toEqual({ err: null });
+    expect((await laptop.get('/read')).json().n).toBeNull();
   });
 
   it('req.sessionID of a new session, read before the first write, is the id the cookie gets', async () => {
