@@ -74,7 +74,7 @@ describe('error catalogue', () => {
     const outage = new errors.StoreUnavailableError({ store: 'redis', reason: 'timed out' });
     expect(outage.status).toBe(503);
     expect(outage.headers).toEqual({ 'retry-after': '1' });
-    expect(outage.expose).toBe(true);
+    expect(outage.expose).toBe(false);
     const conflict = new errors.SessionConflictError({ attempts: 3, elapsedMs: 3000 });
     expect(conflict.headers).toEqual({ 'retry-after': '5' });
     const csrf = new errors.CsrfError({ method: 'POST', origin: 'https://evil.example' });

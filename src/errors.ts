@@ -36,8 +36,8 @@ export class DroveError extends Error {
    */
   headers: Record<string, string>;
   /**
-   * Whether the message may be shown to a client (http-errors' convention): true for every error
-   * with an HTTP status, whose messages are written for the client and carry no secret.
+   * Whether a framework may show the message to a client (http-errors' convention, which Koa
+   * follows): true for a 4xx, false for a 5xx, whose message may name a store's address.
    */
   readonly expose: boolean;
   constructor(
@@ -54,7 +54,7 @@ export class DroveError extends Error {
     this.retryAfter = options?.retryAfter;
     const retry = this.retryAfter ?? (statusCode === 503 ? DEFAULT_RETRY_AFTER_SECONDS : undefined);
     this.headers = retry === undefined ? {} : { 'retry-after': String(retry) };
-    this.expose = statusCode !== undefined;
+    this.expose = statusCode !== undefined && statusCode < 500;
   }
 }
 
