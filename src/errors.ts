@@ -223,6 +223,12 @@ export const SessionReplacedError = define<{ operation: string }>(
     `cannot ${d.operation}: this session object was replaced by regenerate(); use req.session, which is the new one`,
 );
 
+export const SessionUnsupportedError = define<{ call: string; reason: string }>(
+  'DROVE_ERR_SESSION_UNSUPPORTED',
+  500,
+  (d) => `${d.call} is not supported: ${d.reason}`,
+);
+
 export const SessionInvalidDataError = define<{ reason: string }>(
   'DROVE_ERR_SESSION_INVALID_DATA',
   500,

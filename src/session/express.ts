@@ -7,6 +7,7 @@ import { DroveError } from '../errors.js';
 import type { CompatSessionOptions } from './express-session-options.js';
 import { createNodeMiddleware } from './node-hold.js';
 import { answerFor } from './respond.js';
+import type { SessionStoreView } from './session-store-view.js';
 import type { DefaultSessionData, Session, SessionData } from './types.js';
 
 export type {
@@ -14,6 +15,7 @@ export type {
   CompatSessionOptions,
   ExpressSessionOptions,
 } from './express-session-options.js';
+export type { SessionStoreView, StoredSessionView } from './session-store-view.js';
 export type * from './types.js';
 
 declare global {
@@ -23,6 +25,8 @@ declare global {
       session: Session<DefaultSessionData>;
       /** The session id (the cookie's value), as express-session names it: `req.session.id`. */
       readonly sessionID: string;
+      /** express-session's `req.sessionStore`: `get(sid, cb)` and `destroy(sid, cb)` (see docs/sessions.md). */
+      sessionStore: SessionStoreView;
     }
   }
 }

@@ -11,6 +11,7 @@ import {
   warnIgnored,
 } from './express-session-options.js';
 import { answerFor } from './respond.js';
+import { createSessionStoreView, type SessionStoreView } from './session-store-view.js';
 import { createSessions, nodeRequest } from './sessions.js';
 import type { Session, SessionData } from './types.js';
 
@@ -37,6 +38,7 @@ export interface NodeMiddlewareOptions {
 type SessionIncoming<T extends SessionData> = IncomingMessage & {
   session: Session<T>;
   readonly sessionID: string;
+  sessionStore: SessionStoreView;
 };
 
 export function createNodeMiddleware<T extends SessionData>(
@@ -45,6 +47,7 @@ export function createNodeMiddleware<T extends SessionData>(
 ): (req: IncomingMessage, res: ServerResponse, next: NextFunction) => unknown {
   const { options, ignored } = fromExpressSession(given);
   const sessions = createSessions(options);
+  const sessionStore = createSessionStoreView(sessions);
   warnIgnored(ignored);
   const { errors, retryAfterSeconds } = options;
 
@@ -73,6 +76,7 @@ export function createNodeMiddleware<T extends SessionData>(
       (current) => {
         const withSession = req as SessionIncoming<T>;
         withSession.session = current.session;
+        withSession.sessionStore = sessionStore;
         // express-session's shapes: `req.sessionID`, and a new `req.session` after regenerate().
         Object.defineProperty(req, 'sessionID', {
           get: () => current.id,

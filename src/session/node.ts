@@ -5,6 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CompatSessionOptions } from './express-session-options.js';
 import { createNodeMiddleware, type NextFunction } from './node-hold.js';
+import type { SessionStoreView } from './session-store-view.js';
 import type { Session, SessionData } from './types.js';
 
 export type {
@@ -12,6 +13,7 @@ export type {
   CompatSessionOptions,
   ExpressSessionOptions,
 } from './express-session-options.js';
+export type { SessionStoreView, StoredSessionView } from './session-store-view.js';
 export type * from './types.js';
 export type { NextFunction };
 
@@ -20,6 +22,8 @@ export type RequestWithSession<T extends SessionData = SessionData> = IncomingMe
   session: Session<T>;
   /** The session id, as express-session names it (`req.session.id`). */
   readonly sessionID: string;
+  /** express-session's `req.sessionStore`: `get(sid, cb)` and `destroy(sid, cb)`. */
+  sessionStore: SessionStoreView;
 };
 
 /**

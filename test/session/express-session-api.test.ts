@@ -63,6 +63,21 @@ describe("express-session's API on drove's Express adapter", () => {
       // The callback as the only argument, express style.
       req.session.destroyAll((err) => res.json({ err: err ?? null }));
     });
+    app.get('/store/:sid', (req, res, next) => {
+      req.sessionStore.get(String(req.params.sid), (err, found) =>
+        err ? next(err) : res.json({ found: found ?? null }),
+      );
+    });
+    app.delete('/store/:sid', (req, res, next) => {
+      req.sessionStore.destroy(String(req.params.sid), (err) =>
+        err ? next(err) : res.json({ destroyed: true }),
+      );
+    });
+    app.put('/store/:sid', (req, res) => {
+      req.sessionStore.set(String(req.params.sid), { n: 9 }, (err) =>
+        res.json({ code: (err as { code?: string } | undefined)?.code ?? null }),
+      );
+    });
     app.post('/save-then-write', (req, res) => {
       req.session.first = 1;
       req.session.save();
@@ -173,6 +188,22 @@ describe("express-session's API on drove's Express adapter", () => {
     await laptop.post('/own?owner=o1');
     expect((await phone.post('/everywhere')).json()).toEqual({ err: null });
     expect((await laptop.get('/read')).json().n).toBeNull();
+  });
+
+  it('req.sessionStore: get(sid, cb) and destroy(sid, cb) by id; set() answers a typed error', async () => {
+    const user = new Browser(base);
+    await user.post('/set?n=5');
+    const admin = new Browser(base);
+    const found = (await admin.get(`/store/${user.id}`)).json().found;
+    expect(found.n).toBe(5);
+    expect(found.cookie.originalMaxAge).toBe(DAY);
+    expect((await admin.get(`/store/${'A'.repeat(43)}`)).json().found).toBeNull();
+    expect((await admin.send('PUT', `/store/${user.id}`)).json().code).toBe(
+      'DROVE_ERR_SESSION_UNSUPPORTED',
+    );
+    expect((await admin.get(`/store/${user.id}`)).json().found.n).toBe(5);
+    expect((await admin.send('DELETE', `/store/${user.id}`)).json()).toEqual({ destroyed: true });
+    expect((await user.get('/read')).json().n).toBeNull();
   });
 
   it('req.sessionID of a new session, read before the first write, is the id the cookie gets', async () => {
