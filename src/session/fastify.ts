@@ -4,23 +4,27 @@
  */
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type FastifyStyleSession, fastifyStyle, withFrameworkAnswer } from './fastify-style.js';
 import type { RequestSession } from './request-session.js';
 import { answerFor } from './respond.js';
 import { createSessions, nodeRequest } from './sessions.js';
-import type {
-  AdapterOptions,
-  DefaultSessionData,
-  Session,
-  SessionData,
-  SessionOptions,
-} from './types.js';
+import type { AdapterOptions, DefaultSessionData, SessionData, SessionOptions } from './types.js';
 
+export type {
+  FastifySessionCallback,
+  FastifyStyleControls,
+  FastifyStyleSession,
+} from './fastify-style.js';
 export type * from './types.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Set by drove's session plugin. Type your data by augmenting `DefaultSessionData`. */
-    session: Session<DefaultSessionData>;
+    /**
+     * Set by drove's session plugin: plain properties, drove's controls and @fastify/session's
+     * `get`/`set`/`save`/`touch`/`regenerate(keys)`/`destroy(cb)`/`sessionId`. Type your data by
+     * augmenting `DefaultSessionData`.
+     */
+    session: FastifyStyleSession<DefaultSessionData>;
   }
 }
 
@@ -37,10 +41,13 @@ export type FastifySessionPlugin = (
 
 /**
  * A Fastify 5 plugin: `request.session` holds the data and the controls (`update`, `regenerate`,
- * `destroy`, `setOwner`, `destroyAll`). The session is saved in `onSend`, before the head goes
- * out, so a failed save reaches the client. CSRF refusals answer 403 and an unreachable store
- * 503 with Retry-After; with `errors: 'pass'` errors are thrown to Fastify's error handler. The
- * plugin is not encapsulated: register it once at the root.
+ * `destroy`, `setOwner`, `destroyAll`), and @fastify/session's methods (`get`, `set`, `save`,
+ * `touch`, `sessionId`, `regenerate(keys)`, `destroy(cb)`), so @fastify/passport works unchanged.
+ * The session is saved in `onSend`, before the head goes out, so a failed save reaches the
+ * client. CSRF refusals answer 403 and an unreachable store 503 with Retry-After; with
+ * `errors: 'pass'` errors are thrown to Fastify's error handler. An error thrown by a control in
+ * a handler carries `statusCode` and `headers`, so Fastify's default handler answers it 503 with
+ * Retry-After and JSON. The plugin is not encapsulated: register it once at the root.
  *
  * @example
  * ```ts
@@ -63,7 +70,8 @@ export function session<T extends SessionData = SessionData>(
 
   const answer = (reply: FastifyReply, err: unknown) => {
     const found = answerFor(err, errors, retryAfterSeconds);
-    if (!found) throw err;
+    // errors: 'pass' (or not drove's): Fastify's error handling answers, with err.headers.
+    if (!found) throw withFrameworkAnswer(err, retryAfterSeconds);
     reply.code(found.status).headers(found.headers);
     return found.body;
   };
@@ -73,7 +81,7 @@ export function session<T extends SessionData = SessionData>(
     _options: unknown,
     done: (err?: Error) => void,
   ) {
-    fastify.decorateRequest('session', null as unknown as Session<DefaultSessionData>);
+    fastify.decorateRequest('session', null as unknown as FastifyStyleSession<DefaultSessionData>);
     fastify.decorateRequest(kCurrent, null);
     fastify.addHook('onRequest', async (request: WithCurrent, reply) => {
       const raw = request.raw;
@@ -82,7 +90,10 @@ export function session<T extends SessionData = SessionData>(
       try {
         const current = await sessions.load(info);
         request[kCurrent] = current as unknown as RequestSession<SessionData>;
-        request.session = current.session as unknown as Session<DefaultSessionData>;
+        request.session = fastifyStyle(
+          current as unknown as RequestSession<DefaultSessionData>,
+          retryAfterSeconds,
+        );
       } catch (err) {
         return reply.send(answer(reply, err));
       }

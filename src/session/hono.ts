@@ -3,23 +3,31 @@
  * @module
  */
 import type { MiddlewareHandler } from 'hono';
+import { type FastifyStyleSession, fastifyStyle, withFrameworkAnswer } from './fastify-style.js';
 import { answerFor } from './respond.js';
 import { createSessions, type SessionRequest } from './sessions.js';
-import type { AdapterOptions, Session, SessionData, SessionOptions } from './types.js';
+import type { AdapterOptions, SessionData, SessionOptions } from './types.js';
 
+export type {
+  FastifySessionCallback,
+  FastifyStyleControls,
+  FastifyStyleSession,
+} from './fastify-style.js';
 export type * from './types.js';
 
-/** The Hono env the middleware provides: `c.get('session')` is typed `Session<T>`. */
+/** The Hono env the middleware provides: `c.get('session')` is typed `FastifyStyleSession<T>`. */
 export interface SessionEnv<T extends SessionData = SessionData> {
-  Variables: { session: Session<T> };
+  Variables: { session: FastifyStyleSession<T> };
 }
 
 /**
  * Hono middleware: `c.get('session')` holds the data and the controls (`update`, `regenerate`,
- * `destroy`, `setOwner`, `destroyAll`). The session is saved after the handler returned and
- * before the response leaves, so a failed save reaches the client. CSRF refusals answer 403 and
- * an unreachable store 503 with Retry-After; with `errors: 'pass'` errors are thrown to
- * `app.onError`.
+ * `destroy`, `setOwner`, `destroyAll`), and @fastify/session's `get`, `set`, `save`, `touch`,
+ * `sessionId`, `regenerate(keys)`. The session is saved after the handler returned and before
+ * the response leaves, so a failed save reaches the client. CSRF refusals answer 403 and an
+ * unreachable store 503 with Retry-After; with `errors: 'pass'` errors are thrown to
+ * `app.onError`. An error thrown by a control in a handler has `getResponse()` (like Hono's
+ * HTTPException), so Hono's default error handler answers it 503 with Retry-After and JSON.
  *
  * @example
  * ```ts
@@ -43,7 +51,8 @@ export function session<T extends SessionData = SessionData>(
 
   const fail = (err: unknown): Response => {
     const found = answerFor(err, errors, retryAfterSeconds);
-    if (!found) throw err;
+    // errors: 'pass' (or not drove's): app.onError, or Hono's default via err.getResponse().
+    if (!found) throw withFrameworkAnswer(err, retryAfterSeconds);
     return new Response(found.body, { status: found.status, headers: found.headers });
   };
 
@@ -59,7 +68,7 @@ export function session<T extends SessionData = SessionData>(
     } catch (err) {
       return fail(err);
     }
-    c.set('session', current.session);
+    c.set('session', fastifyStyle(current, retryAfterSeconds));
     await next();
     try {
       const cookies = await current.commit();

@@ -12,6 +12,13 @@ export { jsonSerializer } from './codec.js';
 export type { ConflictRetryOptions } from './conflict-retry.js';
 export type { CookieOptions } from './cookies.js';
 export type { CsrfOptions } from './csrf.js';
+export type {
+  ClosableLegacyStore,
+  LegacyPostgresOptions,
+  LegacyRedisOptions,
+} from './legacy-stores.js';
+export { legacyPostgresStore, legacyRedisStore } from './legacy-stores.js';
+export type { LegacyStore, MigrateFromOptions } from './migrate.js';
 export { otelSessionEvents } from './otel.js';
 export type { RequestSession } from './request-session.js';
 export type { LoadOptions, SessionRequest } from './sessions.js';

@@ -93,6 +93,8 @@ export class RequestSession<T extends SessionData = SessionData> {
   #cookieDue = false;
   #sealed = false;
   #controls: Controls | undefined;
+  /** Set-Cookie lines to add at commit (see the compatibility block). */
+  #extraCookies: string[] | undefined;
 
   private constructor(ctx: SessionContext<T>, secure: boolean) {
     this.#ctx = ctx;
@@ -174,7 +176,14 @@ export class RequestSession<T extends SessionData = SessionData> {
    * Save what changed and return the Set-Cookie lines to send. Seals the session: changing it
    * afterwards throws DROVE_ERR_SESSION_COMMITTED. Idempotent.
    */
-  async commit(): Promise<string[]> {
+  commit(): Promise<string[]> {
+    const extra = this.#extraCookies;
+    if (!extra) return this.#commit();
+    this.#extraCookies = undefined;
+    return this.#commit().then((lines) => [...lines, ...extra]);
+  }
+
+  async #commit(): Promise<string[]> {
     if (this.#sealed) return [];
     this.#sealed = true;
     // `req.session.destroy(); res.redirect('/')`: the response reflects the destroy, and a
@@ -323,20 +332,6 @@ export class RequestSession<T extends SessionData = SessionData> {
     this.#forget();
   }
 
-  async #saveNow(): Promise<void> {
-    this.#assertWritable('save()');
-    if (!this.#modified(this.#changes())) {
-      // A regenerate with nothing to keep: the old id stops working now, as it would at commit.
-      if (this.#regenerate) {
-        await this.#ctx.delete(this.#regenerate.oldKey);
-        this.#regenerate = undefined;
-        this.#clearCookie = true;
-      }
-      return;
-    }
-    await this.#update(() => {});
-  }
-
   async #reloadNow(): Promise<void> {
     this.#assertWritable('reload()');
     const loaded = this.#loaded;
@@ -355,13 +350,6 @@ export class RequestSession<T extends SessionData = SessionData> {
     this.#lifetime = record.lifetimeMs;
     this.#lifetimeChanged = false;
     this.#adopt(record.data, fromEntry(loaded.key, entry, record));
-  }
-
-  /** Synchronous, like express-session's `touch()`: apps call it without awaiting. */
-  #touchNow(): Promise<void> {
-    this.#assertWritable('touch()');
-    this.#touchDue = true;
-    return Promise.resolve();
   }
 
   /** `cookie.maxAge = ms` (or null): this session's own lifetime from now on. */
@@ -421,6 +409,98 @@ export class RequestSession<T extends SessionData = SessionData> {
     this.#ctx.emit?.({ type: 'destroy', count });
     if (!options.exceptCurrent) this.#forget();
     return count;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Compatibility: what express-session's and @fastify/session's APIs need from the core
+  // (`save()`, `touch()`, the id), and the one-time migration of an old session (migrate.ts).
+
+  /** The session id (the cookie's value), or undefined while no store entry backs the session. */
+  get storedId(): string | undefined {
+    return this.#id;
+  }
+
+  /**
+   * Write what changed now rather than at commit (`save()`): the same conditional write, changes
+   * re-applied on a conflict, then the written data become the baseline. A new or regenerated
+   * session gets its entry (and id) here; its cookie still goes out at commit.
+   */
+  async saveNow(): Promise<void> {
+    this.#assertWritable('save()');
+    if (this.#loaded && !this.#regenerate && !this.#modified(this.#changes())) return;
+    await this.#update(() => {});
+  }
+
+  /** Extend the session's expiry at commit even when the touch throttle would skip it (`touch()`). */
+  touchNow(): void {
+    this.#assertWritable('touch()');
+    this.#touchDue = true;
+  }
+
+  /** A Set-Cookie line to send beside the session's own at commit (clearing an old cookie). */
+  alsoSend(line: string): void {
+    this.#assertNotSealed('alsoSend()');
+    this.#extraCookies ??= [];
+    this.#extraCookies.push(line);
+  }
+
+  /**
+   * The session under `id`, which a migration derived from an old session's id: read it, or else
+   * create it from `source()` (the old session's data) if no other request did meanwhile; a
+   * create that loses to another process reads the winner's session instead of forking it.
+   * Undefined when there is nothing to migrate, or when the session was destroyed since (its
+   * tombstone stops it coming back). The cookie is sent at commit.
+   */
+  static async migrated<T extends SessionData>(
+    ctx: SessionContext<T>,
+    id: string,
+    https: boolean,
+    source: () => Promise<{ data: Record<string, unknown>; owner: string | undefined } | undefined>,
+  ): Promise<RequestSession<T> | undefined> {
+    const key = storeKeyOf(id);
+    const session = new RequestSession(ctx, ctx.cookie.isSecure(https));
+    session.#id = id;
+    let entry = await ctx.get(key);
+    if (!entry) {
+      let old = await source();
+      if (old && ctx.schema) {
+        // Old data meet the schema like any loaded session (onInvalid: 'discard' drops them).
+        try {
+          old = { ...old, data: await session.#validate(old.data) };
+        } catch (err) {
+          if (!(ctx.discardInvalid && err instanceof DroveError)) throw err;
+          return undefined;
+        }
+      }
+      if (old) {
+        const createdAt = ctx.now();
+        const ttlMs = Math.ceil(ctx.ttlFor(createdAt));
+        const record = { createdAt, data: old.data, cookieExpiresAt: createdAt + ttlMs };
+        const bytes = session.#encode(record, key);
+        const result = await ctx.create(key, bytes, { ttlMs, owner: old.owner });
+        if (result.ok) {
+          ctx.emit?.({ type: 'save', bytes: bytes.length, created: true });
+          session.#cookieDue = true;
+          session.#adopt(old.data, {
+            key,
+            version: result.version,
+            expiresAt: result.expiresAt,
+            owner: old.owner,
+            createdAt,
+            cookieExpiresAt: record.cookieExpiresAt,
+          });
+          return session;
+        }
+        if (result.reason === 'gone') return undefined;
+      }
+      // Another process created it meanwhile (or migrated and removed the old one first).
+      entry = await ctx.get(key);
+      if (!entry) return undefined;
+    }
+    const record = await session.#decode(entry, key);
+    session.#cookieDue = true;
+    session.#adopt(record.data, fromEntry(key, entry, record));
+    return session;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -571,9 +651,9 @@ export class RequestSession<T extends SessionData = SessionData> {
     const idleMs = this.#idleMs();
     const ttl = ctx.ttlFor(loaded.createdAt, idleMs);
     const remaining = loaded.expiresAt - now;
-    // Nothing to extend; touch() still re-sends the cookie, as it asked.
-    if (ttl <= remaining) return this.#touchDue ? [this.#writeCookie(remaining)] : [];
-    if (!this.#touchDue && ttl - remaining < ctx.touchAfter * idleMs) return [];
+    // touch() asked for it: always, one round trip. Otherwise only once the throttle allows.
+    const due = ttl > remaining && ttl - remaining >= ctx.touchAfter * idleMs;
+    if (!this.#touchDue && !due) return [];
     const expiresAt = await ctx.touch(loaded.key, Math.ceil(ttl));
     ctx.emit?.({ type: 'touch' });
     // Gone meanwhile (destroyed elsewhere): leave the cookie alone, it unlocks nothing.
@@ -584,15 +664,21 @@ export class RequestSession<T extends SessionData = SessionData> {
 
   async #decode(entry: StoreEntry, key: string): Promise<StoredRecord> {
     const record = this.#ctx.codec.decode(entry.value, key);
+    if (!this.#ctx.schema) return record;
+    return { ...record, data: await this.#validate(record.data) };
+  }
+
+  /** The schema's output for `data`, or DROVE_ERR_SESSION_INVALID_DATA. */
+  async #validate(data: Record<string, unknown>): Promise<Record<string, unknown>> {
     const schema = this.#ctx.schema;
-    if (!schema) return record;
-    const result = await schema['~standard'].validate(record.data);
+    if (!schema) return data;
+    const result = await schema['~standard'].validate(data);
     if (result.issues) {
       const issue = result.issues[0];
       const path = issue?.path?.map((p) => (typeof p === 'object' ? p.key : p)).join('.');
       throw new SessionInvalidDataError({ reason: `${path ? `${path}: ` : ''}${issue?.message}` });
     }
-    return { ...record, data: result.value as Record<string, unknown> };
+    return result.value as Record<string, unknown>;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -683,9 +769,14 @@ export class RequestSession<T extends SessionData = SessionData> {
           ? this.#settle(() => this.#regenerateNow({}, true), options)
           : this.#settle(() => this.#regenerateNow(options, cb !== undefined), cb),
       destroy: (cb) => this.#settle(() => this.#destroyNow(), cb),
-      save: (cb) => this.#settle(() => this.#saveNow(), cb),
+      save: (cb) => this.#settle(() => this.saveNow(), cb),
       reload: (cb) => this.#settle(() => this.#reloadNow(), cb),
-      touch: (cb) => this.#settle(() => this.#touchNow(), cb),
+      // Synchronous like express-session's touch(), which apps call without awaiting.
+      touch: (cb) =>
+        this.#settle(() => {
+          this.touchNow();
+          return Promise.resolve();
+        }, cb),
       setOwner: (owner) => this.#setOwner(owner),
       destroyAll: (options, cb) =>
         typeof options === 'function'

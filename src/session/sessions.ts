@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { DroveError } from '../errors.js';
 import { SessionContext } from './context.js';
 import { checkCsrf } from './csrf.js';
+import { Migration } from './migrate.js';
 import { RequestSession } from './request-session.js';
 import type { SessionData, SessionOptions } from './types.js';
 
@@ -24,9 +25,11 @@ export interface LoadOptions {
 /** Sessions on one store, with one set of options. Create once at start-up, use per request. */
 export class Sessions<T extends SessionData = SessionData> {
   readonly #ctx: SessionContext<T>;
+  readonly #migration: Migration | undefined;
 
   constructor(options: SessionOptions<T>) {
     this.#ctx = new SessionContext(options);
+    this.#migration = options.migrateFrom ? new Migration(options.migrateFrom) : undefined;
   }
 
   /** Whether the request came over HTTPS (X-Forwarded-Proto counts only with `trustProxy`). */
@@ -64,7 +67,33 @@ export class Sessions<T extends SessionData = SessionData> {
       const refused = this.checkCsrf(request);
       if (refused) return Promise.reject(refused);
     }
-    return RequestSession.load(this.#ctx, request.header('cookie'), this.isHttps(request));
+    const cookies = request.header('cookie');
+    const loading = RequestSession.load(this.#ctx, cookies, this.isHttps(request));
+    return this.#migration ? this.#migrate(loading, cookies, this.isHttps(request)) : loading;
+  }
+
+  /**
+   * With `migrateFrom`: a request that has no drove session but a valid old cookie gets the
+   * migrated session (read from the old store once, by whichever process gets there first), and
+   * the old cookie is cleared.
+   */
+  async #migrate(
+    loading: Promise<RequestSession<T>>,
+    cookies: string | undefined,
+    https: boolean,
+  ): Promise<RequestSession<T>> {
+    const current = await loading;
+    const migration = this.#migration!;
+    if (!current.session.isNew) return current;
+    const oldId = migration.oldId(cookies);
+    if (oldId === undefined) return current;
+    const migrated = await RequestSession.migrated(this.#ctx, migration.newId(oldId), https, () =>
+      migration.read(oldId),
+    );
+    const session = migrated ?? current;
+    if (migrated?.session.isNew === false) await migration.retire(oldId);
+    session.alsoSend(migration.clearOldCookie);
+    return session;
   }
 
   /** Keys (SHA-256 of the ids) of the live sessions of `owner`, e.g. to count a user's devices. */

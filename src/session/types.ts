@@ -5,6 +5,7 @@ import type { EncryptionOptions, Serializer } from './codec.js';
 import type { ConflictRetryOptions } from './conflict-retry.js';
 import type { CookieOptions } from './cookies.js';
 import type { CsrfOptions } from './csrf.js';
+import type { MigrateFromOptions } from './migrate.js';
 
 /** Session data: top-level keys of JSON-like values (Dates survive with the default serializer). */
 export type SessionData = Record<string, unknown>;
@@ -50,6 +51,12 @@ export interface SessionOptions<T extends SessionData = SessionData> {
   onEvent?: (event: SessionEvent) => void;
   /** The clock (ms since the epoch). Must agree with the store's clock; injectable for tests. */
   clock?: () => number;
+  /**
+   * Take over the sessions of express-session or @fastify/session without logging anyone out:
+   * a request with an old cookie and no drove session gets its old session read once from the
+   * old store and rewritten as a drove session (docs/migrating.md).
+   */
+  migrateFrom?: MigrateFromOptions;
 }
 
 /** Options every adapter adds to {@link SessionOptions}. */
@@ -149,7 +156,8 @@ export interface SessionControls<T extends SessionData> {
   destroy(callback?: SessionCallback): Promise<void>;
   /**
    * Write now what the response would write (changed keys with a conditional write, a pending
-   * regenerate, a new lifetime); nothing when nothing changed. Not needed before a redirect: the
+   * regenerate, a new lifetime); a new session gets its entry and id; a stored one with nothing
+   * changed costs nothing. Not needed before a redirect: the
    * response waits for the save anyway. For express-session and Passport (`save(cb)`).
    */
   save(callback?: SessionCallback): Promise<void>;
