@@ -70,6 +70,19 @@ describe('error catalogue', () => {
     expect(new errors.InvalidKeyError({ key: 'k', reason: 'r' }).retryAfter).toBeUndefined();
   });
 
+  it("carries what frameworks' error handlers read: status, headers (Retry-After on 503), expose", () => {
+    const outage = new errors.StoreUnavailableError({ store: 'redis', reason: 'timed out' });
+    expect(outage.status).toBe(503);
+    expect(outage.headers).toEqual({ 'retry-after': '1' });
+    expect(outage.expose).toBe(false);
+    const conflict = new errors.SessionConflictError({ attempts: 3, elapsedMs: 3000 });
+    expect(conflict.headers).toEqual({ 'retry-after': '5' });
+    const csrf = new errors.CsrfError({ method: 'POST', origin: 'https://evil.example' });
+    expect([csrf.status, csrf.headers, csrf.expose]).toEqual([403, {}, true]);
+    const option = new errors.InvalidOptionError({ option: 'x', reason: 'y' });
+    expect([option.status, option.headers, option.expose]).toEqual([undefined, {}, false]);
+  });
+
   it('quotes user input so blanks and control characters are visible', () => {
     const err = new errors.StoreSchemeError({ url: 'foo://x\n', scheme: 'foo', known: ['redis'] });
     expect(err.message).toContain('"foo://x\\n"');

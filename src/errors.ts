@@ -21,11 +21,25 @@
 export class DroveError extends Error {
   readonly code: string;
   readonly statusCode: number | undefined;
+  /** The same as `statusCode`: Express's finalhandler and http-errors read `status`. */
+  readonly status: number | undefined;
   /**
    * When a retry may succeed, in whole seconds (an HTTP `Retry-After` value), for errors that are
    * worth retrying (a store outage); undefined otherwise.
    */
   readonly retryAfter: number | undefined;
+  /**
+   * Headers a framework's error handler should send with the answer (Express's finalhandler and
+   * Fastify send `err.headers`): `Retry-After` on a 503 (`retryAfter`, else 5 s), so that an
+   * error thrown inside a handler tells clients when to come back, as drove's own answers do.
+   * The session layer sets it to the adapter's `retryAfterSeconds`.
+   */
+  headers: Record<string, string>;
+  /**
+   * Whether a framework may show the message to a client (http-errors' convention, which Koa
+   * follows): true for a 4xx, false for a 5xx, whose message may name a store's address.
+   */
+  readonly expose: boolean;
   constructor(
     code: string,
     message: string,
@@ -36,9 +50,16 @@ export class DroveError extends Error {
     this.name = 'DroveError';
     this.code = code;
     this.statusCode = statusCode;
+    this.status = statusCode;
     this.retryAfter = options?.retryAfter;
+    const retry = this.retryAfter ?? (statusCode === 503 ? DEFAULT_RETRY_AFTER_SECONDS : undefined);
+    this.headers = retry === undefined ? {} : { 'retry-after': String(retry) };
+    this.expose = statusCode !== undefined && statusCode < 500;
   }
 }
+
+/** Retry-After of a 503 when nobody configured another, in seconds. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 5;
 
 /** One entry of the catalogue, as documented in docs/errors.md. */
 export interface ErrorEntry {
@@ -193,6 +214,19 @@ export const SessionDestroyedError = define<{ operation: string }>(
   'DROVE_ERR_SESSION_DESTROYED',
   500,
   (d) => `cannot ${d.operation}: the session was destroyed`,
+);
+
+export const SessionReplacedError = define<{ operation: string }>(
+  'DROVE_ERR_SESSION_REPLACED',
+  500,
+  (d) =>
+    `cannot ${d.operation}: this session object was replaced by regenerate(); use req.session, which is the new one`,
+);
+
+export const SessionUnsupportedError = define<{ call: string; reason: string }>(
+  'DROVE_ERR_SESSION_UNSUPPORTED',
+  500,
+  (d) => `${d.call} is not supported: ${d.reason}`,
 );
 
 export const SessionInvalidDataError = define<{ reason: string }>(

@@ -72,6 +72,12 @@ export interface StoredRecord {
    * the cookie only once the session's expiry has moved past it by the touch share.
    */
   cookieExpiresAt?: number | undefined;
+  /**
+   * This session's own cookie lifetime (express-session's `req.session.cookie.maxAge`, the
+   * "remember me" pattern), in ms: its idle window, still capped by the absolute one. `null`: a
+   * browser-session cookie for this session. Absent: the configured defaults.
+   */
+  lifetimeMs?: number | null | undefined;
 }
 
 /** Encryption of the stored payload. */
@@ -118,11 +124,12 @@ export class Codec {
 
   /** The record as bytes. `key` (the store key) is bound to the ciphertext as associated data. */
   encode(record: StoredRecord, key: string): Buffer {
-    const fields: { c: number; d: Record<string, unknown>; k?: number } = {
+    const fields: { c: number; d: Record<string, unknown>; k?: number; m?: number | null } = {
       c: record.createdAt,
       d: record.data,
     };
     if (record.cookieExpiresAt !== undefined) fields.k = record.cookieExpiresAt;
+    if (record.lifetimeMs !== undefined) fields.m = record.lifetimeMs;
     const text = Buffer.from(this.#serializer.stringify(fields));
     const newest = this.#keys?.[0];
     if (!newest) return text;
@@ -141,7 +148,7 @@ export class Codec {
     } catch (err) {
       throw new SessionInvalidDataError({ reason: 'payload does not parse' }, { cause: err });
     }
-    const record = parsed as { c?: unknown; d?: unknown; k?: unknown } | null;
+    const record = parsed as { c?: unknown; d?: unknown; k?: unknown; m?: unknown } | null;
     if (
       record === null ||
       typeof record !== 'object' ||
@@ -156,6 +163,7 @@ export class Codec {
       createdAt: record.c,
       data: record.d as Record<string, unknown>,
       cookieExpiresAt: typeof record.k === 'number' ? record.k : undefined,
+      lifetimeMs: record.m === null ? null : typeof record.m === 'number' ? record.m : undefined,
     };
   }
 

@@ -1,5 +1,5 @@
 /** Resolved options and the instrumented store calls shared by every request's session. */
-import { InvalidOptionError } from '../errors.js';
+import { DEFAULT_RETRY_AFTER_SECONDS, InvalidOptionError } from '../errors.js';
 import { positive } from '../internal/options.js';
 import type { Store, UpdateOptions, WriteOptions } from '../stores/types.js';
 import { Codec, jsonSerializer } from './codec.js';
@@ -27,6 +27,8 @@ export class SessionContext<T extends SessionData> {
   readonly schema: SessionOptions<T>['schema'];
   readonly now: () => number;
   readonly emit: ((event: SessionEvent) => void) | undefined;
+  /** Retry-After put on a 503 thrown by a session method (the adapters' option, read here too). */
+  readonly retryAfterSeconds: number;
 
   constructor(options: SessionOptions<T>) {
     if (!options?.store || typeof options.store.get !== 'function') {
@@ -58,11 +60,16 @@ export class SessionContext<T extends SessionData> {
     this.schema = options.schema;
     this.now = options.clock ?? Date.now;
     this.emit = options.onEvent;
+    this.retryAfterSeconds = positive(
+      'retryAfterSeconds',
+      (options as { retryAfterSeconds?: number }).retryAfterSeconds,
+      { fallback: DEFAULT_RETRY_AFTER_SECONDS },
+    );
   }
 
   /** Time to live of a session created at `createdAt`, from now: the idle window, capped by the absolute one. */
-  ttlFor(createdAt: number): number {
-    return Math.max(1, Math.min(this.idleMs, createdAt + this.absoluteMs - this.now()));
+  ttlFor(createdAt: number, idleMs = this.idleMs): number {
+    return Math.max(1, Math.min(idleMs, createdAt + this.absoluteMs - this.now()));
   }
 
   get(key: string) {

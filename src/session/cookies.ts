@@ -78,6 +78,17 @@ export class SessionCookie {
     return line.slice('n=v'.length);
   }
 
+  /** The configured attributes, as `req.session.cookie` shows them. */
+  get attributes(): Readonly<{
+    httpOnly: boolean;
+    sameSite: 'lax' | 'strict' | 'none';
+    path: string;
+    domain: string | undefined;
+  }> {
+    const { httpOnly, sameSite, path, domain } = this.#options;
+    return { httpOnly, sameSite, path, domain };
+  }
+
   /** Whether the cookie carries a Max-Age (else it is a browser-session cookie). */
   get persistent(): boolean {
     return this.#options.persistent;
@@ -107,9 +118,9 @@ export class SessionCookie {
    * A Set-Cookie line carrying `id` (a session id: base64url, nothing to encode), valid for
    * `maxAgeMs`. Max-Age comes first among the attributes, where the cookie package puts it.
    */
-  write(id: string, maxAgeMs: number, secure: boolean): string {
+  write(id: string, maxAgeMs: number, secure: boolean, persistent = this.persistent): string {
     const tail = this.#tails[secure ? 1 : 0];
-    if (!this.#options.persistent) return `${this.nameFor(secure)}=${id}${tail}`;
+    if (!persistent) return `${this.nameFor(secure)}=${id}${tail}`;
     const maxAge = Math.max(0, Math.ceil(maxAgeMs / 1000));
     return `${this.nameFor(secure)}=${id}; Max-Age=${maxAge}${tail}`;
   }

@@ -21,7 +21,7 @@ export interface FastifyStyleControls<T extends SessionData> {
   set<K extends keyof T & string>(key: K, value: T[K] | undefined): void;
   /** Write what changed now instead of when the response is sent. */
   save(): Promise<void>;
-  save(callback: FastifySessionCallback): void;
+  save(callback: FastifySessionCallback): Promise<void>;
   /** Extend the session's expiry when the response is sent, even if the touch throttle would wait. */
   touch(): void;
   /** The id in the cookie; undefined while the session has no store entry yet (new and unsaved). */
@@ -31,14 +31,14 @@ export interface FastifyStyleControls<T extends SessionData> {
    * all. The new entry is written and the old one deleted when the response is sent.
    */
   regenerate(keysOrOptions?: string[] | RegenerateOptions): Promise<void>;
-  regenerate(callback: FastifySessionCallback): void;
-  regenerate(keys: string[], callback: FastifySessionCallback): void;
+  regenerate(callback: FastifySessionCallback): Promise<void>;
+  regenerate(keys: string[], callback: FastifySessionCallback): Promise<void>;
   /** Delete the session now and clear the cookie. */
   destroy(): Promise<void>;
-  destroy(callback: FastifySessionCallback): void;
+  destroy(callback: FastifySessionCallback): Promise<void>;
   /** The same as `destroy()`. */
   delete(): Promise<void>;
-  delete(callback: FastifySessionCallback): void;
+  delete(callback: FastifySessionCallback): Promise<void>;
 }
 
 /** The session on Fastify and Hono: data as plain properties, drove's controls, @fastify/session's methods. */
@@ -91,7 +91,8 @@ export function fastifyStyle<T extends SessionData>(
     const fail = (err: unknown): never => {
       throw withFrameworkAnswer(err, retryAfterSeconds);
     };
-    // A callback, when given, gets the outcome; otherwise the caller gets the promise.
+    // A callback, when given, gets the outcome, and the promise (as the core's) never rejects;
+    // otherwise the caller gets the promise.
     const run = <R>(work: () => Promise<R>, callback?: FastifySessionCallback) => {
       let pending: Promise<R>;
       try {
@@ -100,8 +101,7 @@ export function fastifyStyle<T extends SessionData>(
         pending = Promise.reject(withFrameworkAnswer(err, retryAfterSeconds));
       }
       if (!callback) return pending;
-      pending.then(() => callback(), callback);
-      return undefined;
+      return pending.then(() => callback(), callback);
     };
     const destroy = (callback?: FastifySessionCallback) => run(() => inner.destroy(), callback);
     return {

@@ -5,9 +5,15 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import {
+  type CompatSessionOptions,
+  fromExpressSession,
+  warnIgnored,
+} from './express-session-options.js';
 import { answerFor } from './respond.js';
+import { createSessionStoreView, type SessionStoreView } from './session-store-view.js';
 import { createSessions, nodeRequest } from './sessions.js';
-import type { AdapterOptions, Session, SessionData, SessionOptions } from './types.js';
+import type { Session, SessionData } from './types.js';
 
 /** `next` of a connect-style middleware. */
 export type NextFunction = (err?: unknown) => void;
@@ -28,11 +34,21 @@ export interface NodeMiddlewareOptions {
   unansweredErrors: 'next' | 'answer';
 }
 
+/** A request once the middleware ran: the session, and its id as express-session names it. */
+type SessionIncoming<T extends SessionData> = IncomingMessage & {
+  session: Session<T>;
+  readonly sessionID: string;
+  sessionStore: SessionStoreView;
+};
+
 export function createNodeMiddleware<T extends SessionData>(
-  options: SessionOptions<T> & AdapterOptions,
+  given: CompatSessionOptions<T>,
   { unansweredErrors }: NodeMiddlewareOptions,
-): (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void {
+): (req: IncomingMessage, res: ServerResponse, next: NextFunction) => unknown {
+  const { options, ignored } = fromExpressSession(given);
   const sessions = createSessions(options);
+  const sessionStore = createSessionStoreView(sessions);
+  warnIgnored(ignored);
   const { errors, retryAfterSeconds } = options;
 
   const fail = (err: unknown, res: ServerResponse, next: NextFunction) => {
@@ -58,13 +74,33 @@ export function createNodeMiddleware<T extends SessionData>(
     );
     sessions.load(request).then(
       (current) => {
-        (req as IncomingMessage & { session: Session<T> }).session = current.session;
+        const withSession = req as SessionIncoming<T>;
+        withSession.session = current.session;
+        withSession.sessionStore = sessionStore;
+        // express-session's shapes: `req.sessionID`, and a new `req.session` after regenerate().
+        Object.defineProperty(req, 'sessionID', {
+          get: () => current.id,
+          configurable: true,
+          enumerable: true,
+        });
+        current.replaceOnRegenerate((replaced) => {
+          withSession.session = replaced;
+        });
         holdHead(res, current, (err) => fail(err, res, next));
-        next();
+        const handled = next() as unknown;
+        // node:http has no error handler: a drove error thrown by an async handler (a store
+        // outage inside update()) is answered here, as the middleware answers its own.
+        if (unansweredErrors === 'answer' && errors !== 'pass' && isThenable(handled)) {
+          handled.then(undefined, (err: unknown) => fail(err, res, next));
+        }
       },
       (err: unknown) => fail(err, res, next),
     );
   };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
 }
 
 type Call = [fn: (...args: unknown[]) => unknown, args: unknown[]];

@@ -3,21 +3,36 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CompatSessionOptions } from './express-session-options.js';
 import { createNodeMiddleware, type NextFunction } from './node-hold.js';
-import type { AdapterOptions, Session, SessionData, SessionOptions } from './types.js';
+import type { SessionStoreView } from './session-store-view.js';
+import type { Session, SessionData } from './types.js';
 
+export type {
+  CompatCookieOptions,
+  CompatSessionOptions,
+  ExpressSessionOptions,
+} from './express-session-options.js';
+export type { SessionStoreView, StoredSessionView } from './session-store-view.js';
 export type * from './types.js';
 export type { NextFunction };
 
 /** A node:http request once the middleware ran. */
 export type RequestWithSession<T extends SessionData = SessionData> = IncomingMessage & {
   session: Session<T>;
+  /** The session id, as express-session names it (`req.session.id`). */
+  readonly sessionID: string;
+  /** express-session's `req.sessionStore`: `get(sid, cb)` and `destroy(sid, cb)`. */
+  sessionStore: SessionStoreView;
 };
 
 /**
- * Session middleware for node:http. It sets `req.session`, then calls `next()`; the response head
- * is held until the session is saved. A CSRF refusal answers 403, an unreachable store 503 with
- * Retry-After (with `errors: 'pass'`, `next(err)` gets them instead).
+ * Session middleware for node:http. It sets `req.session` (and `req.sessionID`), then calls
+ * `next()`; the response head is held until the session is saved. A CSRF refusal answers 403, an
+ * unreachable store 503 with Retry-After (with `errors: 'pass'`, `next(err)` gets them instead).
+ * When `next()` returns a promise (an async handler), a drove error it rejects with (a store
+ * outage inside `update()`) is answered the same way: JSON, its status, Retry-After on a 503.
+ * express-session's options object is accepted as it is (see docs/sessions.md).
  *
  * @example
  * ```ts
@@ -33,7 +48,7 @@ export type RequestWithSession<T extends SessionData = SessionData> = IncomingMe
  * ```
  */
 export function session<T extends SessionData = SessionData>(
-  options: SessionOptions<T> & AdapterOptions,
+  options: CompatSessionOptions<T>,
 ): (req: IncomingMessage, res: ServerResponse, next: NextFunction) => void {
   const middleware = createNodeMiddleware(options, { unansweredErrors: 'answer' });
   return function droveSession(req, res, next) {

@@ -9,14 +9,24 @@ import {
   SessionCommittedError,
   SessionDestroyedError,
   SessionInvalidDataError,
+  SessionReplacedError,
   SessionTooLargeError,
 } from '../errors.js';
 import type { StoreEntry, WriteResult } from '../stores/types.js';
 import type { StoredRecord } from './codec.js';
 import { ConflictBackoff } from './conflict-retry.js';
 import type { SessionContext } from './context.js';
+import { createCookieView } from './cookie-view.js';
 import { isWellFormedId, newSessionId, storeKeyOf } from './id.js';
-import type { RegenerateOptions, Session, SessionControls, SessionData } from './types.js';
+import { TrackedPromise } from './tracked.js';
+import type {
+  RegenerateOptions,
+  Session,
+  SessionCallback,
+  SessionControls,
+  SessionCookieView,
+  SessionData,
+} from './types.js';
 
 /** What backs a session that exists in the store. */
 interface Loaded {
@@ -29,20 +39,31 @@ interface Loaded {
   cookieExpiresAt: number | undefined;
 }
 
-type Controls = Omit<SessionControls<SessionData>, 'isNew'>;
+/** See StoredRecord.lifetimeMs: this session's own lifetime, `null` for a browser-session cookie. */
+type Lifetime = number | null | undefined;
+
+type Controls = Omit<SessionControls<SessionData>, 'isNew' | 'id' | 'cookie'>;
 const CONTROL_NAMES = new Set([
   'update',
   'regenerate',
   'destroy',
+  'save',
+  'reload',
+  'touch',
   'setOwner',
   'destroyAll',
   'isNew',
+  'id',
+  'cookie',
 ]);
 const OWNER_PATTERN = /^[\x21-\x7e]{1,200}$/;
 
 export class RequestSession<T extends SessionData = SessionData> {
-  /** The object handlers use as `req.session`. */
-  readonly session: Session<T>;
+  /**
+   * The object handlers use as `req.session`. A new one after `regenerate()` when the adapter
+   * asked for that ({@link replaceOnRegenerate}).
+   */
+  session: Session<T>;
   readonly #ctx: SessionContext<T>;
   readonly #secure: boolean;
   /** Data as the handler sees it (null prototype: `__proto__` is just a key). */
@@ -50,6 +71,19 @@ export class RequestSession<T extends SessionData = SessionData> {
   /** Serialization of each top-level key as loaded (or last written). */
   #snapshot = new Map<string, string>();
   #id: string | undefined;
+  /** The id the first create will use, drawn when a handler reads `id` of a new session. */
+  #pendingId: string | undefined;
+  /** This session's own lifetime (`cookie.maxAge`), and whether it changed in this request. */
+  #lifetime: Lifetime;
+  #lifetimeChanged = false;
+  /** `touch()` was called: extend the expiry at commit regardless of the throttle. */
+  #touchDue = false;
+  #replace: ((session: Session<SessionData>) => void) | undefined;
+  #cookieView: SessionCookieView | undefined;
+  /** Failures of session methods nobody awaited: the response answers the first one. */
+  #missed: Array<{ err: unknown; promise: TrackedPromise<unknown> }> = [];
+  /** Session methods still running (called bare, express-session style): commit waits for them. */
+  #inFlight: Set<Promise<unknown>> | undefined;
   #loaded: Loaded | undefined;
   #owner: string | undefined;
   #regenerate: { oldKey: string; owner: string | undefined } | undefined;
@@ -59,14 +93,34 @@ export class RequestSession<T extends SessionData = SessionData> {
   #cookieDue = false;
   #sealed = false;
   #controls: Controls | undefined;
-  /** See the compatibility block: `touch()` was called; Set-Cookie lines to add at commit. */
-  #touchForced = false;
+  /** Set-Cookie lines to add at commit (see the compatibility block). */
   #extraCookies: string[] | undefined;
 
   private constructor(ctx: SessionContext<T>, secure: boolean) {
     this.#ctx = ctx;
     this.#secure = secure;
-    this.session = new Proxy(this.#data, new RequestSession.#Traps(this)) as unknown as Session<T>;
+    this.session = this.#proxy();
+  }
+
+  #proxy(): Session<T> {
+    return new Proxy(this.#data, new RequestSession.#Traps(this)) as unknown as Session<T>;
+  }
+
+  /**
+   * Make `regenerate(callback)` hand out a new session object (passed to `assign`, which puts it on the
+   * request) instead of emptying this one, as express-session does: code that kept the old
+   * object (Passport's `keepSessionInfo`) still reads the old data from it, and writing to it
+   * throws DROVE_ERR_SESSION_REPLACED instead of being lost.
+   */
+  replaceOnRegenerate(assign: (session: Session<T>) => void): void {
+    this.#replace = assign as (session: Session<SessionData>) => void;
+  }
+
+  /** The session id: the loaded one, or the one a first write will use. */
+  get id(): string {
+    if (this.#id !== undefined) return this.#id;
+    this.#pendingId ??= newSessionId();
+    return this.#pendingId;
   }
 
   /**
@@ -113,6 +167,7 @@ export class RequestSession<T extends SessionData = SessionData> {
     }
     ctx.emit?.({ type: 'load', outcome: 'hit' });
     fresh.#id = id;
+    fresh.#lifetime = record.lifetimeMs;
     fresh.#adopt(record.data, fromEntry(key, entry, record));
     return fresh;
   }
@@ -131,13 +186,16 @@ export class RequestSession<T extends SessionData = SessionData> {
   async #commit(): Promise<string[]> {
     if (this.#sealed) return [];
     this.#sealed = true;
+    // `req.session.destroy(); res.redirect('/')`: the response reflects the destroy, and a
+    // destroy that failed unawaited must not pass for a logout.
+    while (this.#inFlight?.size) await Promise.allSettled([...this.#inFlight]);
+    const missed = this.#missed.find((m) => !m.promise.observed);
+    if (missed) throw missed.err;
     const ctx = this.#ctx;
     const cleared = this.#clearCookie ? [ctx.cookie.clear(this.#secure)] : [];
     if (this.#destroyed) return cleared;
     const changes = this.#changes();
-    const ownerChanged = this.#owner !== undefined && this.#owner !== this.#loaded?.owner;
-    const modified = changes.changed.size > 0 || changes.removed.length > 0 || ownerChanged;
-    if (!modified) {
+    if (!this.#modified(changes)) {
       if (this.#regenerate) {
         // A new, empty session is not worth a cookie; the old id must still stop working.
         await ctx.delete(this.#regenerate.oldKey);
@@ -154,7 +212,33 @@ export class RequestSession<T extends SessionData = SessionData> {
   }
 
   #cookieLine(loaded: Loaded): string[] {
-    return [this.#ctx.cookie.write(this.#id!, loaded.expiresAt - this.#ctx.now(), this.#secure)];
+    return [this.#writeCookie(loaded.expiresAt - this.#ctx.now())];
+  }
+
+  #writeCookie(maxAgeMs: number): string {
+    return this.#ctx.cookie.write(this.#id!, maxAgeMs, this.#secure, this.#persistent());
+  }
+
+  /** Whether this session's cookie carries a Max-Age. */
+  #persistent(): boolean {
+    return this.#lifetime === undefined ? this.#ctx.cookie.persistent : this.#lifetime !== null;
+  }
+
+  /** This session's idle window. */
+  #idleMs(): number {
+    return typeof this.#lifetime === 'number' ? this.#lifetime : this.#ctx.idleMs;
+  }
+
+  /** Whether the response has something to write. */
+  #modified(changes: Changes): boolean {
+    const ownerChanged = this.#owner !== undefined && this.#owner !== this.#loaded?.owner;
+    // A lifetime alone does not make a new session worth storing.
+    const lifetimeChanged = this.#lifetimeChanged && this.#loaded !== undefined;
+    return this.#hasData(changes) || ownerChanged || lifetimeChanged;
+  }
+
+  #hasData(changes: Changes): boolean {
+    return changes.changed.size > 0 || changes.removed.length > 0;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -165,6 +249,10 @@ export class RequestSession<T extends SessionData = SessionData> {
     const codec = this.#ctx.codec;
     const { changed, removed } = this.#changes();
     const loadedData = this.#parseSnapshot();
+    // Each key's serialization as this call writes it, to spot what the handler changes meanwhile.
+    const asWritten = new Map(this.#snapshot);
+    for (const [key, text] of changed) asWritten.set(key, text);
+    for (const key of removed) asWritten.delete(key);
     // The function runs again on the newest stored data after each conflict.
     const written = await this.#writeUntilLanded(async (newest) => {
       const draft: Record<string, unknown> = Object.assign(
@@ -177,14 +265,33 @@ export class RequestSession<T extends SessionData = SessionData> {
       return draft;
     });
     if (written) {
-      this.#adopt(written, this.#loaded!);
+      this.#adoptKeepingLater(written, asWritten);
       return;
     }
     this.#lost();
     throw new SessionDestroyedError({ operation: 'update()' });
   }
 
-  async #regenerateNow(options: RegenerateOptions = {}): Promise<void> {
+  /**
+   * Adopt what `update()`/`save()` wrote, keeping the changes the handler made to `req.session`
+   * while the write was in flight (`req.session.save(); req.session.x = 1`): they stay pending
+   * for the commit instead of being overwritten.
+   */
+  #adoptKeepingLater(written: Record<string, unknown>, asWritten: Map<string, string>): void {
+    const codec = this.#ctx.codec;
+    const later = new Map<string, unknown>();
+    for (const key of Object.keys(this.#data)) {
+      const value = this.#data[key];
+      if (codec.stringifyValue(value) !== asWritten.get(key)) later.set(key, value);
+    }
+    const gone = [...asWritten.keys()].filter((key) => this.#data[key] === undefined);
+    this.#adopt(written, this.#loaded!);
+    for (const [key, value] of later) this.#data[key] = value;
+    for (const key of gone) delete this.#data[key];
+  }
+
+  /** @param replace hand out a new session object (express-session's callback style) */
+  async #regenerateNow(options: RegenerateOptions = {}, replace = false): Promise<void> {
     this.#assertNotSealed('regenerate()');
     const keep = options.keepData === true && !this.#destroyed;
     const loaded = this.#loaded;
@@ -196,9 +303,22 @@ export class RequestSession<T extends SessionData = SessionData> {
     this.#destroyed = false;
     this.#loaded = undefined;
     this.#id = undefined;
-    if (!keep) {
-      this.#owner = undefined;
+    this.#pendingId = undefined;
+    if (!keep) this.#owner = undefined;
+    if (this.#replace && replace) {
+      // The old object keeps the old data for whoever holds it; the request gets a new one.
+      const old = this.#data;
+      this.#data = Object.create(null);
+      if (keep) Object.assign(this.#data, old);
+      this.session = this.#proxy();
+      this.#cookieView = undefined;
+      this.#replace(this.session);
+    } else if (!keep) {
       for (const key of Object.keys(this.#data)) delete this.#data[key];
+    }
+    if (!keep) {
+      this.#lifetime = undefined;
+      this.#lifetimeChanged = false;
     }
     // Everything kept counts as changed, so the new entry gets all of it.
     this.#snapshot.clear();
@@ -210,6 +330,63 @@ export class RequestSession<T extends SessionData = SessionData> {
     for (const key of new Set(keys)) await this.#ctx.delete(key);
     this.#ctx.emit?.({ type: 'destroy', count: keys.length });
     this.#forget();
+  }
+
+  async #reloadNow(): Promise<void> {
+    this.#assertWritable('reload()');
+    const loaded = this.#loaded;
+    if (!loaded) {
+      // Never stored: what it holds is this request's unsaved changes, which reload drops.
+      for (const key of Object.keys(this.#data)) delete this.#data[key];
+      this.#snapshot.clear();
+      return;
+    }
+    const entry = await this.#ctx.get(loaded.key);
+    const record = entry && (await this.#decode(entry, loaded.key));
+    if (!entry || !record || entry.expiresAt <= this.#ctx.now()) {
+      this.#lost();
+      throw new SessionDestroyedError({ operation: 'reload()' });
+    }
+    this.#lifetime = record.lifetimeMs;
+    this.#lifetimeChanged = false;
+    this.#adopt(record.data, fromEntry(loaded.key, entry, record));
+  }
+
+  /** `cookie.maxAge = ms` (or null): this session's own lifetime from now on. */
+  #setLifetime(ms: number | null): void {
+    this.#assertWritable('change cookie.maxAge');
+    if (ms !== null && !(typeof ms === 'number' && ms > 0 && Number.isFinite(ms))) {
+      throw new InvalidOptionError({
+        option: 'session.cookie.maxAge',
+        reason: `expected a positive number of ms or null, got ${ms}`,
+      });
+    }
+    if (ms === this.#lifetime) return;
+    this.#lifetime = ms;
+    this.#lifetimeChanged = true;
+  }
+
+  /** Ms until the cookie expires, as `cookie.maxAge` reads it. */
+  #remainingMs(): number | null {
+    if (!this.#persistent()) return null;
+    const ctx = this.#ctx;
+    const loaded = this.#loaded;
+    if (loaded && !this.#lifetimeChanged) return Math.max(0, loaded.expiresAt - ctx.now());
+    return ctx.ttlFor(loaded?.createdAt ?? ctx.now(), this.#idleMs());
+  }
+
+  #cookie(): SessionCookieView {
+    this.#cookieView ??= createCookieView(
+      {
+        remainingMs: () => this.#remainingMs(),
+        originalMaxAge: () => (this.#persistent() ? this.#idleMs() : null),
+        setLifetime: (ms) => this.#setLifetime(ms),
+        now: this.#ctx.now,
+      },
+      this.#ctx.cookie,
+      this.#secure,
+    );
+    return this.#cookieView;
   }
 
   #setOwner(owner: string): void {
@@ -250,17 +427,14 @@ export class RequestSession<T extends SessionData = SessionData> {
    */
   async saveNow(): Promise<void> {
     this.#assertWritable('save()');
-    const { changed, removed } = this.#changes();
-    const ownerChanged = this.#owner !== undefined && this.#owner !== this.#loaded?.owner;
-    const unchanged = changed.size === 0 && removed.length === 0 && !ownerChanged;
-    if (unchanged && this.#loaded && !this.#regenerate) return;
+    if (this.#loaded && !this.#regenerate && !this.#modified(this.#changes())) return;
     await this.#update(() => {});
   }
 
   /** Extend the session's expiry at commit even when the touch throttle would skip it (`touch()`). */
   touchNow(): void {
     this.#assertWritable('touch()');
-    this.#touchForced = true;
+    this.#touchDue = true;
   }
 
   /** A Set-Cookie line to send beside the session's own at commit (clearing an old cookie). */
@@ -385,18 +559,24 @@ export class RequestSession<T extends SessionData = SessionData> {
   async #write(data: Record<string, unknown>, loaded: Loaded | undefined): Promise<WriteResult> {
     const ctx = this.#ctx;
     const createdAt = loaded?.createdAt ?? ctx.now();
-    const ttlMs = Math.ceil(ctx.ttlFor(createdAt));
+    const idleMs = this.#idleMs();
+    const ttlMs = Math.ceil(ctx.ttlFor(createdAt, idleMs));
+    const lifetimeMs = this.#lifetime;
     if (loaded && !this.#regenerate) {
       // The cookie carries a Max-Age: re-send it once the expiry moved by the touch share past
       // the last one sent (as a touch would), not on every write. A browser-session cookie
       // never needs re-sending.
       const expiresAt = ctx.now() + ttlMs;
       const sent = loaded.cookieExpiresAt;
+      // A new lifetime or touch() always sends it.
       const due =
-        ctx.cookie.persistent &&
-        (sent === undefined || expiresAt - sent >= ctx.touchAfter * ctx.idleMs);
+        (this.#persistent() || this.#lifetimeChanged) &&
+        (sent === undefined ||
+          this.#lifetimeChanged ||
+          this.#touchDue ||
+          expiresAt - sent >= ctx.touchAfter * idleMs);
       const cookieExpiresAt = due ? expiresAt : sent;
-      const bytes = this.#encode({ createdAt, data, cookieExpiresAt }, loaded.key);
+      const bytes = this.#encode({ createdAt, data, cookieExpiresAt, lifetimeMs }, loaded.key);
       const owner = this.#owner;
       const result = await ctx.update(loaded.key, bytes, { version: loaded.version, ttlMs, owner });
       if (result.ok) {
@@ -408,21 +588,25 @@ export class RequestSession<T extends SessionData = SessionData> {
         };
         if (owner !== undefined) this.#loaded.owner = owner;
         if (due) this.#cookieDue = true;
+        this.#lifetimeChanged = false;
       }
       return result;
     }
     const owner = this.#owner ?? this.#regenerate?.owner;
     for (;;) {
-      const id = newSessionId();
+      // The id a handler may have read already (`req.sessionID`), then fresh ones.
+      const id = this.#pendingId ?? newSessionId();
+      this.#pendingId = undefined;
       const key = storeKeyOf(id);
       const cookieExpiresAt = ctx.now() + ttlMs;
-      const bytes = this.#encode({ createdAt, data, cookieExpiresAt }, key);
+      const bytes = this.#encode({ createdAt, data, cookieExpiresAt, lifetimeMs }, key);
       const result = await ctx.create(key, bytes, { ttlMs, owner });
       // 'exists'/'gone' on 256 fresh random bits means a broken RNG or store; try another id.
       if (!result.ok) continue;
       ctx.emit?.({ type: 'save', bytes: bytes.length, created: true });
       this.#id = id;
       this.#cookieDue = true;
+      this.#lifetimeChanged = false;
       this.#loaded = {
         key,
         version: result.version,
@@ -464,17 +648,18 @@ export class RequestSession<T extends SessionData = SessionData> {
   async #maybeTouch(loaded: Loaded): Promise<string[]> {
     const ctx = this.#ctx;
     const now = ctx.now();
-    const ttl = ctx.ttlFor(loaded.createdAt);
+    const idleMs = this.#idleMs();
+    const ttl = ctx.ttlFor(loaded.createdAt, idleMs);
     const remaining = loaded.expiresAt - now;
     // touch() asked for it: always, one round trip. Otherwise only once the throttle allows.
-    const due = ttl - remaining >= ctx.touchAfter * ctx.idleMs && ttl > remaining;
-    if (!this.#touchForced && !due) return [];
+    const due = ttl > remaining && ttl - remaining >= ctx.touchAfter * idleMs;
+    if (!this.#touchDue && !due) return [];
     const expiresAt = await ctx.touch(loaded.key, Math.ceil(ttl));
     ctx.emit?.({ type: 'touch' });
     // Gone meanwhile (destroyed elsewhere): leave the cookie alone, it unlocks nothing.
     if (expiresAt === undefined) return [];
     loaded.expiresAt = expiresAt;
-    return [ctx.cookie.write(this.#id!, expiresAt - now, this.#secure)];
+    return [this.#writeCookie(expiresAt - now)];
   }
 
   async #decode(entry: StoreEntry, key: string): Promise<StoredRecord> {
@@ -561,8 +746,10 @@ export class RequestSession<T extends SessionData = SessionData> {
     if (this.#destroyed) throw new SessionDestroyedError({ operation });
   }
 
-  #guard(prop: string | symbol): void {
+  #guard(target: Record<string, unknown>, prop: string | symbol): void {
     const name = String(prop);
+    if (target !== this.#data)
+      throw new SessionReplacedError({ operation: `change ${JSON.stringify(name)}` });
     this.#assertWritable(`change ${JSON.stringify(name)}`);
     if (CONTROL_NAMES.has(name)) {
       throw new InvalidOptionError({ option: `session.${name}`, reason: 'a reserved name' });
@@ -571,14 +758,73 @@ export class RequestSession<T extends SessionData = SessionData> {
 
   #control(prop: string): unknown {
     if (prop === 'isNew') return this.#loaded === undefined;
+    if (prop === 'id') return this.id;
+    if (prop === 'cookie') return this.#cookie();
     this.#controls ??= {
-      update: (fn) => this.#update(fn as (draft: Partial<T>) => void),
-      regenerate: (options) => this.#regenerateNow(options),
-      destroy: () => this.#destroyNow(),
+      update: (fn, cb) => this.#settle(() => this.#update(fn as (draft: Partial<T>) => void), cb),
+      // The callback style is express-session's: there (and so in Passport) req.session is a new
+      // object afterwards. `await regenerate()` keeps drove's: the same object, emptied.
+      regenerate: (options, cb) =>
+        typeof options === 'function'
+          ? this.#settle(() => this.#regenerateNow({}, true), options)
+          : this.#settle(() => this.#regenerateNow(options, cb !== undefined), cb),
+      destroy: (cb) => this.#settle(() => this.#destroyNow(), cb),
+      save: (cb) => this.#settle(() => this.saveNow(), cb),
+      reload: (cb) => this.#settle(() => this.#reloadNow(), cb),
+      // Synchronous like express-session's touch(), which apps call without awaiting.
+      touch: (cb) =>
+        this.#settle(() => {
+          this.touchNow();
+          return Promise.resolve();
+        }, cb),
       setOwner: (owner) => this.#setOwner(owner),
-      destroyAll: (options) => this.#destroyAll(options),
+      destroyAll: (options, cb) =>
+        typeof options === 'function'
+          ? this.#settle(() => this.#destroyAll(), options)
+          : this.#settle(() => this.#destroyAll(options), cb),
     };
     return this.#controls[prop as keyof Controls];
+  }
+
+  /**
+   * Run a control: a promise for `await`, or, given a callback (express-session, Passport), the
+   * outcome handed to it and a promise that never rejects. A 503 leaves with the adapter's
+   * Retry-After in `headers`, for the framework's own error handler.
+   */
+  #settle<R>(run: () => Promise<R>, callback: SessionCallback | undefined): Promise<R> {
+    if (callback !== undefined && typeof callback !== 'function') {
+      throw new InvalidOptionError({ option: 'callback', reason: 'expected a function' });
+    }
+    const retryAfter = String(this.#ctx.retryAfterSeconds);
+    this.#inFlight ??= new Set();
+    const inFlight = this.#inFlight;
+    const pending = run().then(
+      (value) => {
+        inFlight.delete(pending);
+        return value;
+      },
+      (err: unknown) => {
+        inFlight.delete(pending);
+        if (err instanceof DroveError && err.statusCode === 503) {
+          err.headers = { ...err.headers, 'retry-after': retryAfter };
+        }
+        throw err;
+      },
+    );
+    inFlight.add(pending);
+    if (!callback) {
+      return TrackedPromise.track(pending, (err, promise) => this.#missed.push({ err, promise }));
+    }
+    return pending.then(
+      (value) => {
+        callback();
+        return value;
+      },
+      (err: unknown) => {
+        callback(err);
+        return undefined as R;
+      },
+    );
   }
 
   /**
@@ -592,7 +838,7 @@ export class RequestSession<T extends SessionData = SessionData> {
       return target[prop as string];
     }
     set(target: Record<string, unknown>, prop: string | symbol, value: unknown): boolean {
-      this.owner.#guard(prop);
+      this.owner.#guard(target, prop);
       target[prop as string] = value;
       return true;
     }
@@ -601,11 +847,11 @@ export class RequestSession<T extends SessionData = SessionData> {
       prop: string | symbol,
       descriptor: PropertyDescriptor,
     ): boolean {
-      this.owner.#guard(prop);
+      this.owner.#guard(target, prop);
       return Reflect.defineProperty(target, prop, descriptor);
     }
     deleteProperty(target: Record<string, unknown>, prop: string | symbol): boolean {
-      this.owner.#guard(prop);
+      this.owner.#guard(target, prop);
       return delete target[prop as string];
     }
   };

@@ -101,6 +101,26 @@ export class Sessions<T extends SessionData = SessionData> {
     return this.#ctx.ownedBy(owner);
   }
 
+  /**
+   * The session with this id (a cookie's value), read as a request carrying it would read it,
+   * without a CSRF check and without writing anything; undefined when there is none. For code
+   * outside a request, e.g. a WebSocket upgrade or `req.sessionStore.get(sid)`.
+   */
+  async peek(id: string): Promise<RequestSession<T> | undefined> {
+    const { cookie } = this.#ctx;
+    const header = `${cookie.nameFor(cookie.isSecure(false))}=${id}`;
+    const found = await RequestSession.load(this.#ctx, header, false);
+    return found.session.isNew ? undefined : found;
+  }
+
+  /** Destroy the session with this id now (a tombstone, as `destroy()` leaves). Returns whether it existed. */
+  async destroyById(id: string): Promise<boolean> {
+    const found = await this.peek(id);
+    if (!found) return false;
+    await found.session.destroy();
+    return true;
+  }
+
   /** Destroy every session of `owner` (after a password change, say). Returns how many. */
   async destroyAllOf(owner: string): Promise<number> {
     const count = await this.#ctx.deleteOwned(owner, []);

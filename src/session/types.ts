@@ -99,6 +99,34 @@ export interface RegenerateOptions {
   keepData?: boolean;
 }
 
+/**
+ * A node-style callback, as express-session's and @fastify/session's methods take: called once
+ * with no argument on success, with the error otherwise. Every promise-returning control takes
+ * one as its last argument; the promise then never rejects (the error goes to the callback).
+ */
+export type SessionCallback = (err?: unknown) => void;
+
+/**
+ * `req.session.cookie`: express-session's per-session cookie. Setting `maxAge` (ms, or `null` for
+ * a browser-session cookie) gives this session its own lifetime ("remember me"): the cookie's
+ * Max-Age and the store's expiry both follow it, as a sliding idle window that the absolute
+ * timeout still caps. The other attributes are the configured ones, read-only.
+ */
+export interface SessionCookieView {
+  /** Ms until the cookie expires (null: a browser-session cookie). Set it for this session's own lifetime. */
+  maxAge: number | null;
+  /** When the cookie expires (null: a browser-session cookie). Setting it sets `maxAge`. */
+  expires: Date | null;
+  /** The lifetime the cookie was given (this session's own, or the configured idle window). */
+  readonly originalMaxAge: number | null;
+  readonly httpOnly: boolean;
+  readonly secure: boolean;
+  readonly sameSite: 'lax' | 'strict' | 'none';
+  readonly path: string;
+  readonly domain: string | undefined;
+  toJSON(): Record<string, unknown>;
+}
+
 /** The methods on every session, beside its data. Their names cannot be data keys. */
 export interface SessionControls<T extends SessionData> {
   /**
@@ -108,20 +136,54 @@ export interface SessionControls<T extends SessionData> {
    * @example
    * await req.session.update((s) => { s.count = (s.count ?? 0) + 1; });
    */
-  update(fn: (draft: Partial<T>) => void | Promise<void>): Promise<void>;
+  update(
+    fn: (draft: Partial<T>) => void | Promise<void>,
+    callback?: SessionCallback,
+  ): Promise<void>;
   /**
    * A new id (fixation protection on login). The new entry is created and the old one deleted
-   * when the response is sent, so no request ever sees neither.
+   * when the response is sent (or at `save()`), so no request ever sees neither. Takes
+   * express-session's callback too: `regenerate(cb)`, after which, on the node and Express
+   * adapters, `req.session` is a new object as with express-session (the old one keeps the old
+   * data for reading; writing to it throws DROVE_ERR_SESSION_REPLACED). `await regenerate()`
+   * empties the same object.
    */
-  regenerate(options?: RegenerateOptions): Promise<void>;
+  regenerate(
+    options?: RegenerateOptions | SessionCallback,
+    callback?: SessionCallback,
+  ): Promise<void>;
   /** Delete the session now (a tombstone keeps in-flight requests from bringing it back) and clear the cookie. */
-  destroy(): Promise<void>;
+  destroy(callback?: SessionCallback): Promise<void>;
+  /**
+   * Write now what the response would write (changed keys with a conditional write, a pending
+   * regenerate, a new lifetime); a new session gets its entry and id; a stored one with nothing
+   * changed costs nothing. Not needed before a redirect: the
+   * response waits for the save anyway. For express-session and Passport (`save(cb)`).
+   */
+  save(callback?: SessionCallback): Promise<void>;
+  /** Re-read the session from the store, dropping this request's unsaved changes. */
+  reload(callback?: SessionCallback): Promise<void>;
+  /**
+   * Extend the session's expiry (store and cookie) when the response goes out, even where the
+   * `touchAfter` throttle would skip it. No store call of its own.
+   */
+  touch(callback?: SessionCallback): Promise<void>;
   /** Index this session under `owner` (a user id), for `destroyAll` and `Sessions.listOf`. */
   setOwner(owner: string): void;
   /** Destroy every session of this session's owner ("log out everywhere"); `exceptCurrent` keeps this one. Returns how many. */
-  destroyAll(options?: { exceptCurrent?: boolean }): Promise<number>;
+  destroyAll(
+    options?: { exceptCurrent?: boolean } | SessionCallback,
+    callback?: SessionCallback,
+  ): Promise<number>;
   /** Whether no store entry backs this session yet. */
   readonly isNew: boolean;
+  /**
+   * The session id: the cookie's value (express-session's `req.session.id`). For a new session,
+   * the id its first write will use. The store only ever sees its SHA-256.
+   */
+  readonly id: string;
+  /** The session's cookie, express-session style: see {@link SessionCookieView}. */
+  readonly cookie: SessionCookieView;
 }
 
 /** A request's session: its data as plain properties, plus {@link SessionControls}. */
