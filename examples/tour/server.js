@@ -2,7 +2,7 @@
 
 import { publicAddressesOnly, useScratch } from 'drovejs/scratch';
 import { expressScratch } from 'drovejs/scratch/express';
-import { session } from 'drovejs/session/express';
+import { session, sessionErrors } from 'drovejs/session/express';
 import { createStore } from 'drovejs/stores';
 import express from 'express';
 
@@ -40,17 +40,8 @@ app.post('/digest', async (req, res) => {
   res.json({ bytes, sha256 });
 });
 
-// A session or download error becomes JSON with its status (503 + Retry-After for a store outage).
-app.use((err, _req, res, _next) => {
-  const status = err.statusCode ?? 500;
-  if (err.retryAfter) res.set('retry-after', String(err.retryAfter));
-  res.status(status).json({
-    error: {
-      code: err.code ?? 'INTERNAL',
-      message: status < 500 ? err.message : 'internal error',
-    },
-  });
-});
+// drove's errors thrown in a route become JSON with their status (a store outage: 503 + Retry-After).
+app.use(sessionErrors());
 
 app.listen(Number(process.env.PORT ?? 3000), () => {
   console.log(`listening on ${process.env.PORT ?? 3000}`);

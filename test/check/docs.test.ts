@@ -16,9 +16,9 @@ const root = path.resolve(import.meta.dirname, '../..');
 const doc = readFileSync(path.join(root, 'docs/check.md'), 'utf8');
 
 function block(lang: string, containing: string): string {
-  const blocks = [...doc.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, 'g'))].map(
-    (m) => m[1]!,
-  );
+  const blocks = [
+    ...doc.matchAll(new RegExp(`\`\`\`${lang}[^\\n]*\\n([\\s\\S]*?)\`\`\``, 'g')),
+  ].map((m) => m[1]!);
   const found = blocks.find((b) => b.includes(containing));
   if (!found) throw new Error(`docs/check.md has no ${lang} block with ${containing}`);
   return found;

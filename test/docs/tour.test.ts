@@ -1,16 +1,25 @@
 /**
  * The README tour runs as written: README.md shows examples/tour/server.js verbatim (a `file=`
- * block, checked by blocks.test.ts), and this runs that app under `drove start -m web=2` with a
- * cookie jar: visits counted across both instances, a sign-in seen by both, a download digested.
+ * block, checked by blocks.test.ts); this runs that app with the README's own `drove start` line
+ * and then the README's own curl lines (their `# {...}` comments are the answers expected), then
+ * more requests with a cookie jar: visits counted across both instances, a sign-in seen by both,
+ * a download digested.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freeBase, waitFor } from '../runner/helpers.js';
+import { blocksOf } from './blocks.js';
+
+const README = readFileSync(fileURLToPath(new URL('../../README.md', import.meta.url)), 'utf8');
+const [startBlock, curlBlock] = blocksOf('README.md', README).filter((b) =>
+  b.tags.includes('run=test/docs/tour.test.ts'),
+);
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 // Inside the repository, so that `drovejs/...` resolves to this package as it does in the tour.
@@ -41,6 +50,10 @@ function jar(base: string) {
 
 describe('the README tour (examples/tour)', () => {
   it('runs under drove start: sessions across instances, a download digested', async () => {
+    // The README's start line is the one run here, in a copy of examples/tour.
+    expect(startBlock?.body.trim()).toBe(
+      'cd examples/tour && NODE_ENV=development npx drove start -m web=2',
+    );
     mkdirSync(DIR, { recursive: true });
     cpSync(join(ROOT, 'examples/tour'), DIR, { recursive: true });
     cleanups.push(() => rmSync(DIR, { recursive: true, force: true }));
@@ -76,6 +89,20 @@ describe('the README tour (examples/tour)', () => {
       'both instances ready',
       () => (out.match(/web\.\d is ready on port/g) ?? []).length >= 2,
     );
+
+    // The README's curl lines, as written but for the port, with their expected answers.
+    const jarDir = mkdtempSync(join(tmpdir(), 'drove-tour-jar-'));
+    cleanups.push(() => rmSync(jarDir, { recursive: true, force: true }));
+    const lines = (curlBlock?.body ?? '').split('\n').filter((l) => l.startsWith('curl '));
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    for (const line of lines) {
+      const [command = '', expected = ''] = line.split(/\s+#\s+/);
+      const args = (command.match(/'[^']*'|\S+/g) ?? [])
+        .slice(1)
+        .map((a) => a.replace(/^'|'$/g, '').replace('127.0.0.1:5000', `127.0.0.1:${base}`));
+      const answer = execFileSync('curl', args, { cwd: jarDir, encoding: 'utf8' });
+      expect(JSON.parse(answer), line).toMatchObject(JSON.parse(expected));
+    }
 
     const call = jar(`http://127.0.0.1:${base}`);
     const served = new Set<unknown>();

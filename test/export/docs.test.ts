@@ -12,7 +12,7 @@ const doc = ['deploy.md', 'build-release-run.md']
 const cli = join(here, '../../dist/cli/main.js');
 
 it('every `npx drove export` line of docs/deploy.md and build-release-run.md runs', () => {
-  const blocks = [...doc.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+  const blocks = [...doc.matchAll(/^```sh[^\n]*\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
   const commands = blocks
     .flatMap((b) => b.split('\n'))
     .filter((l) => l.startsWith('npx drove export '));
