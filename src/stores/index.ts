@@ -13,6 +13,7 @@
  * @module
  */
 import {
+  DroveError,
   InvalidOptionError,
   StoreSchemeError,
   StoreUnavailableError,
@@ -115,6 +116,16 @@ function probe(store: Store, url: string, mode: 'warn' | 'throw'): void {
     if (closed) return;
     const reason = err instanceof Error ? err.message.replace(/^\[drove\] /, '') : String(err);
     const where = redactStoreUrl(url);
+    if (err instanceof DroveError && err.code === 'DROVE_ERR_MISSING_PEER') {
+      // Not an outage that ends: say what to install, now, not at the first request.
+      const missing = `${store.name} store ${where} cannot start: ${reason}`;
+      if (mode === 'warn') process.emitWarning(missing, { code: 'DROVE_STORE_MISSING_PEER' });
+      else
+        setImmediate(() => {
+          throw err;
+        });
+      return;
+    }
     if (mode === 'warn') {
       process.emitWarning(
         `${store.name} store ${where} is unreachable at start-up (${reason}); calls fail with DROVE_ERR_STORE_UNAVAILABLE until it answers`,
