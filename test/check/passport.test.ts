@@ -62,6 +62,20 @@ describe('drove check on an Express + Passport app', { timeout: 120_000 }, () =>
     expect(served).toEqual(new Set(['web.1', 'web.2']));
   });
 
+  it('with --kill, kills instances in turn and never leaves the herd without one', async () => {
+    // A restart after every request comes faster than a killed instance is back: a kill then must wait
+    // for it, not take the last instance up (the request after it found no instance: a 503).
+    const run = await droveCheck(
+      ws.app('passport-express'),
+      ['--restart-every', '1', '--kill', ...TEST],
+      { ...machineTmp(), ROUNDS: '3', PAUSE_MS: '800' },
+    );
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const herd = run.report?.herd;
+    expect(herd?.restarts.filter((r) => r.how === 'kill').length).toBeGreaterThan(0);
+    expect(herd?.requests.every((r) => r.instance !== undefined && r.status !== 503)).toBe(true);
+  });
+
   it('flags the temp-folder SQLite file with --hosts: two machines do not share /tmp', async () => {
     const run = await droveCheck(ws.app('passport-express'), ['--hosts', ...TEST], machineTmp());
     expect(run.code, run.stdout + run.stderr).toBe(1);
