@@ -4,7 +4,8 @@
  * with its SQLite store in the OS temp folder (shared by the processes of one machine), and with
  * --hosts on a shared Redis. Its twin on express-session's MemoryStore is flagged.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServer, startRedis } from '../helpers/redis.js';
 import { droveCheck, Workspace } from './apps.js';
@@ -31,10 +32,13 @@ afterAll(async () => {
 
 describe('drove check on an Express + Passport app', { timeout: 120_000 }, () => {
   it('passes on drove sessions in a SQLite file under the OS temp folder, with restarts', async () => {
+    const tmp = machineTmp();
     const run = await droveCheck(ws.app('passport-express'), ['--restart-every', '5', ...TEST], {
-      ...machineTmp(),
+      ...tmp,
       ROUNDS: '2',
     });
+    // Its sessions were in the temp folder every process of this machine shares.
+    expect(existsSync(join(tmp.TMPDIR, 'passport-express-sessions.db'))).toBe(true);
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.report?.result).toBe('stateless');
     const herd = run.report?.herd;
@@ -96,5 +100,13 @@ describe('drove check on an Express + Passport app', { timeout: 120_000 }, () =>
     expect(finding?.request).toMatchObject({ method: 'GET', path: '/login', status: 200 });
     expect(finding?.previous).toMatchObject({ method: 'POST', path: '/login', status: 302 });
     expect(finding?.previous?.instance).not.toBe(finding?.request?.instance);
+  });
+
+  it('and drove check --static agrees: the twin is flagged, the app on drove sessions is not', async () => {
+    const app = await droveCheck(ws.app('passport-express'), ['--static', '--json']);
+    expect(app.code, app.stdout + app.stderr).toBe(0);
+    const twin = await droveCheck(ws.app('passport-express-memory'), ['--static', '--json']);
+    expect(twin.code, twin.stdout + twin.stderr).toBe(1);
+    expect(twin.stdout).toContain('drove/no-memory-session-store');
   });
 });
