@@ -172,6 +172,11 @@ export async function startHerd(o: HerdOptions): Promise<Herd> {
       return;
     }
     if ((row.uptimeMs ?? 0) < MIN_UPTIME_TO_KILL_MS || row.pgid === null) return;
+    // A kill leaves its instance down until the runner has it back: killing another one meanwhile
+    // can take the last, and the next request finds no instance (a 503 of the check, not of the
+    // app). Kill only a whole herd: every web instance up and ready.
+    const ready = balancer.list().filter((b) => b.state === 'ready').length;
+    if (webs.length < webCount || ready < webCount) return;
     const id = `${row.name}@${row.port}`;
     await balancer.drain(id, o.shutdownTimeoutMs);
     const busy = balancer.list().find((b) => b.id === id)?.inFlight ?? 0;
