@@ -55,7 +55,7 @@ describe('the scenario in docs/check.md', () => {
   it('fits the schema', async () => {
     const { readFileSync } = await import('node:fs');
     const doc = readFileSync(new URL('../../docs/check.md', import.meta.url), 'utf8');
-    const block = /```json\n([\s\S]*?)```/.exec(doc)?.[1];
+    const block = /```json[^\n]*\n([\s\S]*?)```/.exec(doc)?.[1];
     expect(block).toBeDefined();
     const s = parseScenario(block ?? '', 'docs/check.md');
     expect(s.repeat).toBe(2);
