@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { CACHE, type Dockerd, startDockerd } from './helpers/dockerd.js';
+import { type Dockerd, startDockerd } from './helpers/dockerd.js';
 import { type Answer, CookieJar, signUp } from './helpers/http.js';
 import {
   APP_IMAGE,
@@ -236,5 +236,3 @@ describe('compose: the exported stack on dockerd with Compose v2', () => {
     expect(logs.match(/release: schema ready on postgres/g)).toHaveLength(1);
   });
 });
-
-export { CACHE };
