@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { run, tail, until } from './run.js';
+import { cgroupFolders, removeCgroups, run, tail, until } from './run.js';
 
 export const CACHE = join(
   process.env.DROVE_CI_CACHE ?? join(homedir(), '.cache', 'drove-ci'),
@@ -34,6 +34,8 @@ export async function startDockerd(name = 'docker'): Promise<Dockerd> {
   which('dockerd');
   if (!existsSync(DOCKER)) throw new Error(`${DOCKER} missing: apt-get install docker.io`);
   const dataRoot = join(CACHE, `${name}-data`);
+  // dockerd's cgroupfs parent (/docker) stays behind, empty, when it stops: removed in stop().
+  const cgroupsBefore = cgroupFolders('docker');
   mkdirSync(dataRoot, { recursive: true });
   // The exec root holds sockets: a short path (a socket path has at most 108 bytes).
   const execBase = mkdtempSync('/tmp/drove-dockerd.');
@@ -115,6 +117,7 @@ export async function startDockerd(name = 'docker'): Promise<Dockerd> {
       .filter((line) => line.includes(dataRoot) || line.includes(execBase));
     if (mounts.length > 0) problems.push(`left mounted:\n${mounts.join('\n')}`);
     if (existsSync(pidfile)) problems.push(`pidfile left: ${pidfile}`);
+    problems.push(...removeCgroups('docker', cgroupsBefore));
     rmSync(execBase, { recursive: true, force: true });
     if (problems.length > 0) throw new Error(`dockerd left things behind: ${problems.join('\n')}`);
   }

@@ -8,7 +8,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from './run.js';
+import { cgroupFolders, removeCgroups, run } from './run.js';
 
 /** Paths podman or CNI create outside --root/--runroot. */
 const GLOBAL = ['/run/libpod', '/run/containers', '/var/lib/containers', '/var/lib/cni'];
@@ -29,6 +29,8 @@ export function startPodman(): Podman {
     }
   }
   const before = new Set(GLOBAL.filter((p) => existsSync(p)));
+  // podman's cgroupfs parent (libpod_parent) stays behind, empty: removed in stop().
+  const cgroupsBefore = cgroupFolders('libpod_parent');
   const base = mkdtempSync('/tmp/drove-podman.');
   const network = 'drove-engines';
   const bridge = `drovepod${process.pid % 1000}`;
@@ -52,9 +54,7 @@ export function startPodman(): Podman {
             type: 'host-local',
             dataDir: join(base, 'ipam'),
             routes: [{ dst: '0.0.0.0/0' }],
-            ranges: [
-              [{ subnet: `${subnet}.0/24`, gateway: `${subnet}.1` }],
-            ],
+            ranges: [[{ subnet: `${subnet}.0/24`, gateway: `${subnet}.1` }]],
           },
         },
       ],
@@ -113,6 +113,7 @@ export function startPodman(): Podman {
     if (links.includes(bridge)) problems.push(`bridge ${bridge} left`);
     const left = run('sh', ['-c', `pgrep -af '[c]onmon.*${base}' || true`]).stdout.trim();
     if (left) problems.push(`processes left: ${left}`);
+    problems.push(...removeCgroups('libpod_parent', cgroupsBefore));
     for (const path of GLOBAL)
       if (!before.has(path)) rmSync(path, { recursive: true, force: true });
     rmSync(base, { recursive: true, force: true });

@@ -3,6 +3,7 @@
  * suite asks is a failure with the reason, never a skip.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 
 export interface RunOptions {
   cwd?: string;
@@ -96,4 +97,36 @@ export async function until<T>(
     await new Promise((r) => setTimeout(r, pauseMs));
   }
   throw new Error(`${what}: not reached${last ? ` (last error: ${String(last)})` : ''}`);
+}
+
+/** The cgroup folders named `name` at the top of every hierarchy (v1 controllers and v2). */
+export function cgroupFolders(name: string): string[] {
+  const roots = ['/sys/fs/cgroup', ...listDirs('/sys/fs/cgroup')];
+  return roots.map((root) => `${root}/${name}`).filter((dir) => existsSync(dir));
+}
+
+/**
+ * Remove the cgroup folders an engine made under `name` (the ones in `before` were there first),
+ * deepest first; a folder with a process in it cannot be removed and is reported.
+ */
+export function removeCgroups(name: string, before: string[]): string[] {
+  const problems: string[] = [];
+  for (const dir of cgroupFolders(name)) {
+    if (before.includes(dir)) continue;
+    const result = spawnSync('find', [dir, '-depth', '-type', 'd', '-exec', 'rmdir', '{}', ';'], {
+      encoding: 'utf8',
+    });
+    if (existsSync(dir)) problems.push(`cgroup ${dir} left: ${result.stderr.trim()}`);
+  }
+  return problems;
+}
+
+function listDirs(dir: string): string[] {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => `${dir}/${e.name}`);
+  } catch {
+    return [];
+  }
 }
