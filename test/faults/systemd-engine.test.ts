@@ -6,7 +6,15 @@
  * every unit (they are PartOf= it).
  */
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CACHE, type Dockerd, startDockerd } from '../engines/helpers/dockerd.js';
@@ -36,6 +44,15 @@ const UNITS = [
 
 let d: Dockerd;
 let boxIp: string;
+
+/** The host's cgroup tmpfs: its entries and mount options, which the run must not change. */
+function hostCgroupRoot(): string {
+  const mount = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .find((line) => line.split(' ')[4] === '/sys/fs/cgroup');
+  return `${readdirSync('/sys/fs/cgroup').sort().join(' ')} | ${mount?.split(' - ')[1] ?? 'no mount'}`;
+}
+const hostCgroupsBefore = hostCgroupRoot();
 
 function inBox(args: string[], ok = [0]): string {
   return d.docker(['exec', BOX, ...args], { ok });
@@ -118,7 +135,11 @@ beforeAll(async () => {
       ? true
       : undefined,
   );
-  // systemd as PID 1: its cgroups, /run on tmpfs, and the signal that makes it shut down.
+  // systemd as PID 1: its cgroups, /run on tmpfs, and the signal that makes it shut down. The
+  // hierarchies it writes are bound one by one onto a tmpfs of the container's own: given the
+  // host's /sys/fs/cgroup, systemd adds its controller links to that tmpfs and remounts it
+  // read-only, for the whole machine (podman then fails: "read-only file system").
+  const hierarchies = ['systemd', 'unified'].filter((h) => existsSync(`/sys/fs/cgroup/${h}`));
   d.docker([
     'run',
     '-d',
@@ -131,8 +152,9 @@ beforeAll(async () => {
     '--security-opt',
     'seccomp=unconfined',
     '--cgroupns=host',
-    '-v',
-    '/sys/fs/cgroup:/sys/fs/cgroup:rw',
+    '--tmpfs',
+    '/sys/fs/cgroup:rw,mode=755',
+    ...hierarchies.flatMap((h) => ['-v', `/sys/fs/cgroup/${h}:/sys/fs/cgroup/${h}:rw`]),
     '--tmpfs',
     '/run',
     '--tmpfs',
@@ -161,6 +183,7 @@ afterAll(async () => {
   } finally {
     await d.stop();
   }
+  expect(hostCgroupRoot()).toBe(hostCgroupsBefore);
   // systemd made its units' cgroups under the container's: none may outlive it.
   expect(
     run('sh', ['-c', 'find /sys/fs/cgroup -type d -name "digest-*" | head -n 5']).stdout.trim(),
