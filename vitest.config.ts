@@ -18,7 +18,8 @@ export default defineConfig({
           name: 'integration',
           globalSetup: ['./test/global-setup.ts'],
           include: ['test/**/*.test.ts'],
-          exclude: ['test/faults/**'],
+          // test/engines: real engines, minutes of image builds: `npm run test:engines`.
+          exclude: ['test/faults/**', 'test/engines/**'],
           fileParallelism: false,
         },
       },

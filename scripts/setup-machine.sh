@@ -20,6 +20,16 @@ want python3 python3             # test/scratch/download-framing.test.ts (python
 want openssl openssl             # test/scratch/download-framing.test.ts (a certificate for https)
 want nginx nginx-light           # bench/balancer
 want psql postgresql-client
+# npm run test:engines (test/engines) and the systemd run of npm run faults:
+want dockerd docker.io           # a private dockerd (test/engines/helpers/dockerd.ts)
+want docker-compose docker-compose  # Compose v1; v2 comes from scripts/engines/compose-v2.sh
+want podman podman               # podman kube play (test/engines/helpers/podman.ts)
+want catatonit catatonit         # kube play's pause container
+want debootstrap debootstrap     # the systemd rootfs (scripts/engines/systemd-rootfs.sh)
+# The images' sh (scripts/engines/rootfs.sh): Debian's busybox package is not static.
+if ! dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q 'install ok installed'; then
+  need+=(busybox-static)
+fi
 want pg_isready postgresql-client
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   need+=(postgresql)
@@ -35,6 +45,9 @@ if [ ${#need[@]} -gt 0 ]; then
     # Debian starts some daemons on install; the suite runs its own on private ports.
     service nginx stop >/dev/null 2>&1 || true
     service memcached stop >/dev/null 2>&1 || true
+    # The engine suites start their own private dockerd and podman.
+    service docker stop >/dev/null 2>&1 || true
+    service containerd stop >/dev/null 2>&1 || true
   else
     echo "setup: missing ${need[*]}. Run this, then npm test again:" >&2
     echo "  sudo apt-get update && sudo apt-get install -y ${need[*]}" >&2

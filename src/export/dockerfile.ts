@@ -10,6 +10,9 @@ import { DROVE_IN_IMAGE, healthCommand } from './compose.js';
 import { type ExportFile, header } from './files.js';
 import type { Formation, ProcessPlan } from './model.js';
 
+/** The build arguments of an offline build, with the npm cache in the context's `.npm-cache/`. */
+const OFFLINE_FLAGS = 'NPM_CI_FLAGS="--offline --cache /app/.npm-cache"';
+
 /** Render `Dockerfile` and the `Dockerfile.dockerignore` BuildKit reads beside it. */
 export function renderDockerfile(f: Formation): ExportFile[] {
   const lines = [
@@ -20,14 +23,16 @@ export function renderDockerfile(f: Formation): ExportFile[] {
     '',
     'FROM $BASE_IMAGE AS build',
     'WORKDIR /app',
-    '# Extra flags for npm ci, e.g. --offline with a cache in the build context.',
+    '# Extra flags for npm ci and npm prune. Offline: an npm cache in .npm-cache/ of the build',
+    `# context and ${OFFLINE_FLAGS}.`,
     'ARG NPM_CI_FLAGS=""',
-    'COPY package.json package-lock.json ./',
-    'RUN npm ci $NPM_CI_FLAGS',
+    '# The whole context before npm ci, so that such a cache is there when npm ci reads it.',
     'COPY . .',
+    'RUN npm ci $NPM_CI_FLAGS',
     '# The build stage of build-release-run: compiled code and hashed assets are in the image.',
     `RUN npm run build --if-present && node ${DROVE_IN_IMAGE} build`,
-    'RUN npm prune --omit=dev $NPM_CI_FLAGS',
+    '# The cache stays in this stage: the runtime stage copies /app without it.',
+    'RUN npm prune --omit=dev $NPM_CI_FLAGS && rm -rf .npm-cache',
     '',
     'FROM $BASE_IMAGE AS runtime',
     'ENV NODE_ENV=production',

@@ -90,6 +90,10 @@ function stopEntries(f: Formation): Entry[] {
     // TimeoutStopSec. KillMode=process would leave children behind.
     ['KillMode', 'mixed'],
     ['KillSignal', 'SIGTERM'],
+    // 128 + the signal: how drove's balancer (and many programs) report that a SIGINT/SIGTERM
+    // stopped them. systemd counts a death BY the signal as clean, not this exit code: without
+    // it, `systemctl stop` leaves the unit "failed".
+    ['SuccessExitStatus', '130 143'],
     ['TimeoutStopSec', `${f.shutdownTimeoutSeconds}s`],
   ];
 }

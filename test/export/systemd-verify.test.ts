@@ -126,6 +126,11 @@ describe('systemd-analyze verify', () => {
     expect(byPath.get('digest-balancer.service')).toContain(
       '--upstream 127.0.0.1:5101,127.0.0.1:5102,127.0.0.1:5103',
     );
+    // `drove balance` exits 143 after SIGTERM: a stop must leave its unit inactive, not failed
+    // (seen with systemd as PID 1: test/faults/systemd-engine.test.ts).
+    for (const [path, text] of byPath) {
+      if (path.endsWith('.service')) expect(text, path).toContain('SuccessExitStatus=130 143\n');
+    }
   });
 
   it('EnvironmentFile per .env file, under the install folder', () => {

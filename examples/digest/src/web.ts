@@ -237,7 +237,10 @@ onShutdown(async () => {
   await store.close();
   await db.close();
 });
-server.listen(Number(process.env.PORT ?? 3000), '127.0.0.1', () => {
+// Loopback on a workstation (`npm start` sits behind drove's balancer there); every interface in
+// production (a container's port is reached from outside it) or wherever HOST says.
+const host = process.env.HOST || (process.env.NODE_ENV === 'production' ? '0.0.0.0' : '127.0.0.1');
+server.listen(Number(process.env.PORT ?? 3000), host, () => {
   console.log(`web ${config.processName} listening on ${process.env.PORT ?? 3000}`);
   void ready();
 });
