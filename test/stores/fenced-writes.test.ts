@@ -355,40 +355,45 @@ describe('memcached: no fence, so the window is measured', () => {
     const check = createMemcachedStore({ servers: [{ host: server.host, port: server.port }] });
     try {
       await ready(store);
-      const entries = await seed(store, 'mc');
-      server.pause();
-      let answers: Settled[];
-      try {
-        answers = await updateAll(store, entries);
-      } finally {
-        server.resume();
-      }
-      await check.ready();
-      const landedAfterError: string[] = [];
-      for (const answer of answers) {
-        const value = (await check.get(answer.key))?.value.toString();
-        if (!('error' in answer)) continue;
-        expect(OUTAGE_CODES).toContain(answer.error.code);
-        if (value === 'after') {
-          landedAfterError.push(answer.key);
-          // The truthful answer for a write that may still land.
-          expect(answer.error.code).toBe('DROVE_ERR_STORE_OUTCOME_UNKNOWN');
+      // Whether a write is still in flight when the server stops depends on the scheduler: the
+      // measurement is taken again (at most 3 times) until some writes were, or it says nothing.
+      let unknown = 0;
+      for (let attempt = 0; attempt < 3 && unknown === 0; attempt++) {
+        const entries = await seed(store, `mc${attempt}`);
+        server.pause();
+        let answers: Settled[];
+        try {
+          answers = await updateAll(store, entries);
+        } finally {
+          server.resume();
         }
+        await check.ready();
+        const landedAfterError: string[] = [];
+        for (const answer of answers) {
+          const value = (await check.get(answer.key))?.value.toString();
+          if (!('error' in answer)) continue;
+          expect(OUTAGE_CODES).toContain(answer.error.code);
+          if (value === 'after') {
+            landedAfterError.push(answer.key);
+            // The truthful answer for a write that may still land.
+            expect(answer.error.code).toBe('DROVE_ERR_STORE_OUTCOME_UNKNOWN');
+          }
+        }
+        unknown = answers.filter(
+          (a) => 'error' in a && a.error.code === 'DROVE_ERR_STORE_OUTCOME_UNKNOWN',
+        ).length;
+        const unavailable = answers.filter(
+          (a) => 'error' in a && a.error.code === 'DROVE_ERR_STORE_UNAVAILABLE',
+        ).length;
+        // The measurement docs/stores-memcached.md reports: of the writes in flight when the
+        // server hung, how many landed when it resumed.
+        console.info(
+          `memcached window: ${landedAfterError.length} of ${unknown} writes answered OUTCOME_UNKNOWN landed after the hang; ${unavailable} answered UNAVAILABLE (never sent)`,
+        );
+        expect(landedAfterError.length).toBeLessThanOrEqual(unknown);
       }
-      const unknown = answers.filter(
-        (a) => 'error' in a && a.error.code === 'DROVE_ERR_STORE_OUTCOME_UNKNOWN',
-      ).length;
-      const unavailable = answers.filter(
-        (a) => 'error' in a && a.error.code === 'DROVE_ERR_STORE_UNAVAILABLE',
-      ).length;
-      // The measurement docs/stores-memcached.md reports: of the writes in flight when the
-      // server hung, how many landed when it resumed.
-      console.info(
-        `memcached window: ${landedAfterError.length} of ${unknown} writes answered OUTCOME_UNKNOWN landed after the hang; ${unavailable} answered UNAVAILABLE (never sent)`,
-      );
       // The hang outlasted the deadline, so writes did fail; without a fence, they landed.
       expect(unknown).toBeGreaterThan(0);
-      expect(landedAfterError.length).toBeLessThanOrEqual(unknown);
     } finally {
       server.resume();
       await store.close();
