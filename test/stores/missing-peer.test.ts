@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const HIDE = fileURLToPath(new URL('../fixtures/stores/hide-peer.mjs', import.meta.url));
+const HIDE = fileURLToPath(new URL('../fixtures/hide-package.mjs', import.meta.url));
 const STORES = fileURLToPath(new URL('../../dist/stores/index.js', import.meta.url));
 
 function run(peer: string, url: string) {
