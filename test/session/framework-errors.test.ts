@@ -178,7 +178,7 @@ describe('a store failure inside a route, on Express and node:http', () => {
     );
   });
 
-  it('a bare, unawaited save() that fails answers 503 instead of a redirect or a crash', async () => {
+  it('a bare, unawaited save() that fails answers 503/504 instead of a redirect or a crash', async () => {
     await redis.kill();
     let reply: Reply;
     try {
@@ -186,10 +186,16 @@ describe('a store failure inside a route, on Express and node:http', () => {
     } finally {
       await restart();
     }
-    expect(reply.status).toBe(503);
-    expect(reply.headers['retry-after']).toBe(String(RETRY_AFTER));
+    // Down (503 with Retry-After) or, when the write went out on a connection that just died,
+    // unknown (504 without it); never the redirect the route meant, never a crash.
+    expect([503, 504]).toContain(reply.status);
+    expect(reply.headers['retry-after']).toBe(
+      reply.status === 503 ? String(RETRY_AFTER) : undefined,
+    );
     expect(reply.headers.location).toBeUndefined();
-    expect(reply.json().error.code).toBe('DROVE_ERR_STORE_UNAVAILABLE');
+    expect(reply.json().error.code).toBe(
+      reply.status === 503 ? 'DROVE_ERR_STORE_UNAVAILABLE' : 'DROVE_ERR_STORE_OUTCOME_UNKNOWN',
+    );
   });
 
   it('a bare destroy() that fails is not passed off as a logout', async () => {
