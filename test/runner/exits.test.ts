@@ -23,8 +23,20 @@ let running: Runner | undefined;
 
 afterEach(async () => {
   if (running && running.child.exitCode === null) {
-    running.child.kill('SIGKILL');
-    await running.exited;
+    // These formations run with a 600 s grace: a SIGKILL of the runner alone would leave its
+    // watchdogs waiting that long. A second SIGINT kills every group at once (sent apart: two
+    // signals sent at once may arrive as one).
+    running.child.kill('SIGINT');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    running.child.kill('SIGINT');
+    const stopped = await Promise.race([
+      running.exited.then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 15_000)),
+    ]);
+    if (!stopped) {
+      running.child.kill('SIGKILL');
+      await running.exited;
+    }
   }
   running = undefined;
 });
