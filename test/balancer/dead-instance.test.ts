@@ -1,7 +1,8 @@
 /**
  * An instance SIGKILLed under a load of POSTs leaves the rotation the moment the runner learns its
- * process exited: no request (first attempt or retry) is sent to it after that, and what still
- * fails is only what it had already accepted.
+ * process exited — before the rest of its process group is gone (here a child that ignores
+ * SIGTERM keeps the group for the whole grace period) — and no request, first attempt or retry,
+ * is sent to it after that; what still fails is only what it had already accepted.
  */
 
 import { mkdtempSync } from 'node:fs';
@@ -55,7 +56,10 @@ describe('an instance that dies', () => {
     await lb.listen();
     cleanups.push(() => lb.close(1_000));
     const sup = new Supervisor({
-      types: [{ name: 'web', command: `node ${APP}`, index: 0 }],
+      // A member of the group that ignores SIGTERM: the group outlives the app by the grace.
+      types: [
+        { name: 'web', command: `(trap '' TERM; exec sleep 8) & exec node ${APP}`, index: 0 },
+      ],
       env: { PATH: process.env.PATH ?? '' },
       cwd: mkdtempSync(join(tmpdir(), 'drove-dead-')),
       basePort: await freePort(),
@@ -73,12 +77,25 @@ describe('an instance that dies', () => {
     await waitFor('both instances routed', async () => lb.list().length === 2 || undefined);
     const victim = sup.status().find((s) => s.name === 'web.1');
     const victimId = lb.list().find((i) => i.id.startsWith('web.1@'))?.id;
-    expect(victim?.appPid).toBeGreaterThan(0);
+    expect(victim?.pid).toBeGreaterThan(0);
     expect(victimId).toBeDefined();
 
     const port = lb.address().port;
     const statuses: number[] = [];
     let killed = false;
+    // The moment the victim's whole group is gone, as this process sees it.
+    const groupGone = (async () => {
+      while (!killed) await new Promise((r) => setTimeout(r, 5));
+      for (;;) {
+        try {
+          process.kill(-(victim?.pgid as number), 0);
+        } catch {
+          events.push('group gone');
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
     let afterKill = 0;
     const worker = async () => {
       // Bounded: 400 requests after the kill at most, across the workers.
@@ -87,14 +104,17 @@ describe('an instance that dies', () => {
         if (killed) afterKill++;
         if (!killed && statuses.length >= 200) {
           killed = true;
-          process.kill(victim?.appPid as number, 'SIGKILL');
+          process.kill(victim?.pid as number, 'SIGKILL');
         }
       }
     };
     await Promise.all(Array.from({ length: 8 }, worker));
+    await groupGone;
 
     const removedAt = events.indexOf(`removed ${victimId}`);
     expect(removedAt).toBeGreaterThan(-1);
+    // Out of rotation when its own process exited, not once the group was reaped.
+    expect(removedAt).toBeLessThan(events.indexOf('group gone'));
     const sentAfter = events.slice(removedAt).filter((e) => e === `sent ${victimId}`);
     expect(sentAfter).toEqual([]);
     // The other instance kept answering everything sent after the exit was known.
